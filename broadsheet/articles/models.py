@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import zlib
+
+from django.db import models
+from django.utils import timezone
+
+from broadsheet.sources.models import Feed, Source
+
+
+class Article(models.Model):
+    """One article, stored once however many feeds or tracking-laden URLs lead to it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        DONE = "done", "stored"
+        FAILED = "failed", "failed"
+        DUPLICATE = "duplicate", "duplicate of another article"
+
+    url = models.URLField(max_length=2000)
+    url_key = models.CharField(max_length=64, unique=True)
+    canonical_url = models.URLField(max_length=2000, blank=True)
+    canonical_key = models.CharField(max_length=64, blank=True, db_index=True)
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="articles")
+    feeds = models.ManyToManyField(Feed, through="ArticleFeed", related_name="articles")
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
+    )
+
+    title = models.CharField(max_length=500, blank=True)
+    teaser = models.TextField(blank=True, help_text="the feed's summary, plain text")
+    byline = models.CharField(max_length=300, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    lead_image_url = models.URLField(max_length=2000, blank=True)
+    lead_image_alt = models.CharField(max_length=500, blank=True)
+    caption = models.TextField(blank=True)
+    credit = models.CharField(max_length=300, blank=True)
+
+    raw_html = models.BinaryField(null=True, blank=True, editable=False)
+    text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    word_count = models.PositiveIntegerField(default=0)
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error_kind = models.CharField(max_length=40, blank=True)
+    last_error = models.TextField(blank=True)
+    discovered_at = models.DateTimeField(default=timezone.now, db_index=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="article_due_idx"),
+            models.Index(fields=["state", "-published_at"], name="article_latest_idx"),
+            models.Index(fields=["source", "state", "-published_at"], name="article_source_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.url
+
+    @property
+    def shown_at(self):
+        return self.published_at or self.discovered_at
+
+    def set_raw_html(self, content: bytes) -> None:
+        self.raw_html = zlib.compress(content, 6)
+
+    def get_raw_html(self) -> bytes:
+        return zlib.decompress(bytes(self.raw_html)) if self.raw_html else b""
+
+
+class ArticleFeed(models.Model):
+    """Which feed announced an article, under which entry id."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE)
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE)
+    guid = models.CharField(max_length=2000, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["article", "feed"], name="article_feed_once")
+        ]

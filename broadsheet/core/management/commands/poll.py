@@ -1,0 +1,49 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from broadsheet.core.progress import Progress
+from broadsheet.ingest import pipeline
+from broadsheet.sources.models import Feed
+
+
+def find_feeds(spec: str | None):
+    feeds = Feed.objects.filter(is_active=True)
+    if spec is None:
+        return list(feeds)
+    match = feeds.filter(pk=int(spec)) if spec.isdigit() else feeds.filter(url=spec)
+    if not match:
+        raise CommandError(f"no active feed {spec!r} (give its id or URL; see the admin)")
+    return list(match)
+
+
+class Command(BaseCommand):
+    help = "Poll feeds now, in the foreground, and fetch their new articles."
+
+    def add_arguments(self, parser):
+        parser.add_argument("feed", nargs="?", help="a feed id or URL (default: every feed)")
+
+    def handle(self, *args, feed, **options):
+        failures, new_ids = 0, []
+        for item in find_feeds(feed):
+            result = pipeline.refresh_feed(item.pk)
+            new_ids += result.new_article_ids
+            if result.ok:
+                note = "not modified" if result.not_modified else f"{len(result.new_article_ids)} new"
+                self.stdout.write(f"{item.url}: {note}")
+            else:
+                failures += 1
+                self.stderr.write(f"{item.url}: {result.error_kind}: {result.error}")
+        counts = self.fetch_articles(new_ids)
+        self.stdout.write(
+            f"articles: {counts['stored']} stored, {counts['failed']} failed; feeds failed: {failures}"
+        )
+        if failures:
+            raise CommandError(f"{failures} feed(s) failed; see above")
+
+    def fetch_articles(self, ids: list[int]) -> dict[str, int]:
+        counts = {"stored": 0, "failed": 0, "skipped": 0}
+        progress = Progress(len(ids), "articles")
+        for article_id in ids:
+            counts[pipeline.process_article(article_id, pipeline.toolkit())] += 1
+            progress.step()
+        progress.finish()
+        return counts

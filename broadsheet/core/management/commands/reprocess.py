@@ -1,0 +1,39 @@
+from datetime import datetime, time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from broadsheet.articles.models import Article
+from broadsheet.core.progress import Progress
+from broadsheet.ingest.pipeline import reprocess_article
+
+
+def parse_since(value: str) -> datetime:
+    moment = parse_datetime(value)
+    if moment is None and (day := parse_date(value)) is not None:
+        moment = datetime.combine(day, time.min)
+    if moment is None:
+        raise CommandError(f"--since {value!r}: expected a date (2026-11-01) or a date-time")
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
+class Command(BaseCommand):
+    help = "Re-run extraction over stored raw HTML, without fetching anything again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--since", help="only articles fetched on or after this date")
+
+    def handle(self, *args, since, **options):
+        articles = Article.objects.filter(raw_html__isnull=False, state=Article.State.DONE)
+        if since:
+            articles = articles.filter(fetched_at__gte=parse_since(since))
+        ids = list(articles.values_list("id", flat=True))
+        progress, failed = Progress(len(ids), "reprocess"), 0
+        for article_id in ids:
+            failed += not reprocess_article(article_id)
+            progress.step()
+        elapsed = progress.finish()
+        self.stdout.write(f"reprocessed {len(ids) - failed} articles in {elapsed:.1f} s; {failed} failed")
+        if failed:
+            raise CommandError(f"{failed} article(s) could not be re-extracted; see the admin")

@@ -1,0 +1,98 @@
+"""The scheduler: claims due work atomically and enqueues it.
+
+A claim is a conditional UPDATE that moves the row's due time forward by a lease; only the
+process whose UPDATE changed exactly one row enqueues the work. Work whose task never ran to
+the end (a killed worker, a lost queue entry) is simply due again when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from broadsheet.articles.models import Article
+from broadsheet.ingest.tasks import enqueue_articles, enqueue_feed
+from broadsheet.sources.models import Feed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickResult:
+    feeds: int = 0
+    articles: int = 0
+
+    @property
+    def idle(self) -> bool:
+        return not (self.feeds or self.articles)
+
+
+def lease_end(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.BROADSHEET_CLAIM_LEASE)
+
+
+def claim_feeds(now: datetime, limit: int) -> list[int]:
+    due = Feed.objects.filter(is_active=True, next_poll_at__lte=now).order_by("next_poll_at")
+    claimed = []
+    for feed_id in due.values_list("id", flat=True)[:limit]:
+        changed = Feed.objects.filter(pk=feed_id, next_poll_at__lte=now).update(
+            next_poll_at=lease_end(now)
+        )
+        if changed == 1:
+            claimed.append(feed_id)
+    return claimed
+
+
+def claim_articles(now: datetime, limit: int) -> list[int]:
+    due = Article.objects.filter(state=Article.State.PENDING, next_attempt_at__lte=now)
+    claimed = []
+    for article_id in due.order_by("next_attempt_at").values_list("id", flat=True)[:limit]:
+        changed = Article.objects.filter(
+            pk=article_id, state=Article.State.PENDING, next_attempt_at__lte=now
+        ).update(next_attempt_at=lease_end(now))
+        if changed == 1:
+            claimed.append(article_id)
+    return claimed
+
+
+def tick(limit: int = 200) -> TickResult:
+    now = timezone.now()
+    with transaction.atomic():
+        feeds = claim_feeds(now, limit)
+        for feed_id in feeds:
+            enqueue_feed(feed_id)
+        articles = claim_articles(now, limit * 4)
+        enqueue_articles(articles)
+    if feeds or articles:
+        log.info("scheduled %d feed polls and %d articles", len(feeds), len(articles))
+    return TickResult(len(feeds), len(articles))
+
+
+class SchedulerThread(threading.Thread):
+    """Runs ``tick`` every few seconds beside a worker, until stopped."""
+
+    def __init__(self, interval: float | None = None) -> None:
+        super().__init__(name="broadsheet-scheduler", daemon=True)
+        self.interval = interval or settings.BROADSHEET_SCHEDULER_TICK
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                close_old_connections()
+                tick()
+            except Exception:
+                # A failed tick (database restarting, lock held too long) must not kill the
+                # thread: the next tick claims the same due rows.
+                log.exception("scheduler tick failed")
+            self.stopping.wait(self.interval)
+        close_old_connections()
+
+    def stop(self) -> None:
+        self.stopping.set()

@@ -1,0 +1,206 @@
+"""Django settings for Broadsheet, read only from environment variables.
+
+Every value comes through the typed helpers in ``broadsheet.conf``; a bad value is reported
+by ``manage.py check`` as an error with an id (see ``broadsheet.checks``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from broadsheet.conf import _problem, env_bool, env_float, env_int, env_list, env_str
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+DATA_DIR = Path(
+    env_str("BROADSHEET_DATA_DIR", str(Path.home() / ".local" / "share" / "broadsheet"))
+).expanduser()
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the data dir."""
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    try:
+        if path.exists():
+            return path.read_text().strip()
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+    except OSError as exc:
+        _problem("BROADSHEET_DATA_DIR", str(DATA_DIR), f"cannot keep the secret key: {exc}",
+                 "broadsheet.E005")
+        return secrets.token_urlsafe(50)
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_NAME = env_str("BROADSHEET_SITE_NAME", "Broadsheet")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_tasks",
+    "django_tasks_db",
+    "broadsheet.core",
+    "broadsheet.sources",
+    "broadsheet.articles",
+    "broadsheet.front",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "broadsheet.urls"
+WSGI_APPLICATION = "broadsheet.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "broadsheet.front.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+# SQLite by default: a file in the data directory, tuned so that a web process and a worker
+# can write at once (WAL, a busy timeout, and BEGIN IMMEDIATE so that a writer takes the lock
+# up front instead of failing half-way through a transaction).
+SQLITE_INIT = (
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=ON;"
+    "PRAGMA temp_store=MEMORY;"
+    "PRAGMA mmap_size=134217728;"
+    "PRAGMA cache_size=-32000;"
+)
+
+
+def _database() -> dict:
+    url = env_str("DATABASE_URL")
+    if not url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "broadsheet.sqlite3"),
+        }
+    try:
+        config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+    except Exception as exc:  # dj-database-url raises several unrelated types
+        _problem("DATABASE_URL", url, f"not a database URL Broadsheet understands: {exc}",
+                 "broadsheet.E004")
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "broadsheet.sqlite3")}
+    return config
+
+
+DATABASES = {"default": _database()}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": SQLITE_INIT, "transaction_mode": "IMMEDIATE", "timeout": 30}
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Tasks --------------------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "feeds", "articles"],
+    }
+}
+
+# --- Auth, i18n, static -------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Security -----------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+BEHIND_HTTPS = env_bool("BROADSHEET_HTTPS", False)
+if BEHIND_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("BROADSHEET_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("BROADSHEET_HSTS_SECONDS", 31536000, minimum=0)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- Fetching -----------------------------------------------------------------------------
+BROADSHEET_ALLOW_PRIVATE_NETWORKS = env_bool("BROADSHEET_ALLOW_PRIVATE_NETWORKS", False)
+# Networks or single addresses that may be fetched although private, e.g. "127.0.0.1,10.1.0.0/16".
+BROADSHEET_ALLOWED_NETWORKS = env_list("BROADSHEET_ALLOWED_NETWORKS", [])
+BROADSHEET_USER_AGENT = env_str(
+    "BROADSHEET_USER_AGENT", "Broadsheet/0.1 (+https://github.com/broadsheet; news aggregator)"
+)
+BROADSHEET_FETCH_TIMEOUT = env_float("BROADSHEET_FETCH_TIMEOUT", 20.0, minimum=0.1)
+BROADSHEET_CONNECT_TIMEOUT = env_float("BROADSHEET_CONNECT_TIMEOUT", 10.0, minimum=0.1)
+BROADSHEET_MAX_BODY_BYTES = env_int("BROADSHEET_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+BROADSHEET_MAX_REDIRECTS = env_int("BROADSHEET_MAX_REDIRECTS", 5, minimum=0)
+BROADSHEET_OBEY_ROBOTS = env_bool("BROADSHEET_OBEY_ROBOTS", True)
+BROADSHEET_HOST_CONCURRENCY = env_int("BROADSHEET_HOST_CONCURRENCY", 2, minimum=1)
+BROADSHEET_HOST_RATE = env_float("BROADSHEET_HOST_RATE", 2.0, minimum=0.01)  # requests/second
+
+# --- Polling ------------------------------------------------------------------------------
+BROADSHEET_POLL_INTERVAL = env_int("BROADSHEET_POLL_INTERVAL", 900, minimum=1)  # seconds
+BROADSHEET_POLL_MIN_INTERVAL = env_int("BROADSHEET_POLL_MIN_INTERVAL", 300, minimum=1)
+BROADSHEET_POLL_MAX_INTERVAL = env_int("BROADSHEET_POLL_MAX_INTERVAL", 86400, minimum=1)
+BROADSHEET_SCHEDULER_TICK = env_float("BROADSHEET_SCHEDULER_TICK", 5.0, minimum=0.05)
+BROADSHEET_CLAIM_LEASE = env_int("BROADSHEET_CLAIM_LEASE", 300, minimum=1)  # seconds
+BROADSHEET_ARTICLE_BATCH = env_int("BROADSHEET_ARTICLE_BATCH", 16, minimum=1)
+BROADSHEET_MAX_ATTEMPTS = env_int("BROADSHEET_MAX_ATTEMPTS", 5, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("BROADSHEET_LOG_LEVEL", "INFO")},
+    "loggers": {"django_tasks": {"level": "WARNING"}, "django_tasks_db": {"level": "WARNING"}},
+}
