@@ -6,6 +6,7 @@ by ``manage.py check`` as an error with an id (see ``broadsheet.checks``).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from pathlib import Path
 
@@ -35,8 +36,12 @@ def _secret_key() -> str:
         path.chmod(0o600)
         return key
     except OSError as exc:
-        _problem("BROADSHEET_DATA_DIR", str(DATA_DIR), f"cannot keep the secret key: {exc}",
-                 "broadsheet.E005")
+        _problem(
+            "BROADSHEET_DATA_DIR",
+            str(DATA_DIR),
+            f"cannot keep the secret key: {exc}",
+            "broadsheet.E005",
+        )
         return secrets.token_urlsafe(50)
 
 
@@ -116,9 +121,16 @@ def _database() -> dict:
     try:
         config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
     except Exception as exc:  # dj-database-url raises several unrelated types
-        _problem("DATABASE_URL", url, f"not a database URL Broadsheet understands: {exc}",
-                 "broadsheet.E004")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "broadsheet.sqlite3")}
+        _problem(
+            "DATABASE_URL",
+            url,
+            f"not a database URL Broadsheet understands: {exc}",
+            "broadsheet.E004",
+        )
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "broadsheet.sqlite3"),
+        }
     return config
 
 
@@ -152,6 +164,9 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# whitenoise warns at every start when the folder is missing, even with finders on
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -202,5 +217,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("BROADSHEET_LOG_LEVEL", "INFO")},
-    "loggers": {"django_tasks": {"level": "WARNING"}, "django_tasks_db": {"level": "WARNING"}},
+    "loggers": {
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
 }

@@ -40,8 +40,15 @@ def test_bad_values_are_check_errors_with_ids():
         DATABASE_URL="nosuchdb://x",
     )
     assert done.returncode != 0
-    for expected in ("broadsheet.E001", "broadsheet.E003", "broadsheet.E002", "broadsheet.E007",
-                     "broadsheet.E004", "DEBUG='maybe'", "BROADSHEET_FETCH_TIMEOUT"):
+    for expected in (
+        "broadsheet.E001",
+        "broadsheet.E003",
+        "broadsheet.E002",
+        "broadsheet.E007",
+        "broadsheet.E004",
+        "DEBUG='maybe'",
+        "BROADSHEET_FETCH_TIMEOUT",
+    ):
         assert expected in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -53,7 +60,8 @@ def test_good_values_pass_the_checks():
 
 def test_database_url_selects_postgresql():
     done = broadsheet(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])",
         DATABASE_URL="postgres://someone@db.invalid:5432/news",
     )
@@ -63,6 +71,15 @@ def test_database_url_selects_postgresql():
 def test_usage_lists_the_commands():
     done = broadsheet()
     assert done.returncode == 0
-    for command in ("demo", "serve", "web", "worker", "add-feed", "import-opml", "export-opml",
-                    "poll", "reprocess"):
+    for command in (
+        "demo",
+        "serve",
+        "web",
+        "worker",
+        "add-feed",
+        "import-opml",
+        "export-opml",
+        "poll",
+        "reprocess",
+    ):
         assert command in done.stdout

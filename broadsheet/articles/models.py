@@ -3,6 +3,7 @@ from __future__ import annotations
 import zlib
 
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 
 from broadsheet.sources.models import Feed, Source
@@ -38,9 +39,6 @@ class Article(models.Model):
     caption = models.TextField(blank=True)
     credit = models.CharField(max_length=300, blank=True)
 
-    raw_html = models.BinaryField(null=True, blank=True, editable=False)
-    text = models.TextField(blank=True)
-    body_html = models.TextField(blank=True)
     word_count = models.PositiveIntegerField(default=0)
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
 
@@ -50,14 +48,34 @@ class Article(models.Model):
     last_error_kind = models.CharField(max_length=40, blank=True)
     last_error = models.TextField(blank=True)
     discovered_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # When lists place it: the publisher's date, unless that is later than our first sighting
+    # (clock skew or a lie would otherwise pin an article to the top of every list).
+    listed_at = models.DateTimeField(default=timezone.now, editable=False)
     fetched_at = models.DateTimeField(null=True, blank=True)
+
+    # The large columns come last: SQLite stores columns in declaration order, and a scan that
+    # filters on the small ones above then never reads the overflow pages these spill into.
+    raw_html = models.BinaryField(null=True, blank=True, editable=False)
+    text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "canonical_key"],
+                condition=Q(state="done") & ~Q(canonical_key=""),
+                name="article_stored_once_per_source",
+            )
+        ]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="article_due_idx"),
-            models.Index(fields=["state", "-published_at"], name="article_latest_idx"),
-            models.Index(fields=["source", "state", "-published_at"], name="article_source_idx"),
+            models.Index(
+                F("listed_at").desc(),
+                name="article_listed_idx",
+                condition=Q(state="done", duplicate_of__isnull=True),
+            ),
+            models.Index(fields=["source", "state", "-listed_at"], name="article_source_idx"),
         ]
 
     def __str__(self) -> str:
@@ -66,6 +84,15 @@ class Article(models.Model):
     @property
     def shown_at(self):
         return self.published_at or self.discovered_at
+
+    def save(self, *args, **kwargs) -> None:
+        self.update_listed_at()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "listed_at"}
+        super().save(*args, **kwargs)
+
+    def update_listed_at(self) -> None:
+        self.listed_at = min(self.published_at or self.discovered_at, self.discovered_at)
 
     def set_raw_html(self, content: bytes) -> None:
         self.raw_html = zlib.compress(content, 6)

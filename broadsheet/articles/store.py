@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from broadsheet.articles.models import Article, ArticleFeed
@@ -70,13 +70,37 @@ def homepage_of(feed_url: str, site_url: str) -> str:
     return origin
 
 
+def publisher_name(feed_title: str) -> str:
+    """The outlet in a feed title like "Outlet: Section", so section feeds share one source."""
+    name = feed_title.strip()
+    for separator in (": ", " - ", " | ", " — ", " – "):
+        head, found, _ = name.partition(separator)
+        if found and len(head) >= 3:
+            return head.strip()[:200]
+    return name[:200]
+
+
+def same_publisher(homepage: str, name: str) -> Source | None:
+    """A known source on the same host with the same name, or whose homepage encloses ours.
+
+    Section feeds link to their section's page ("/world/"), and one host may carry several
+    outlets, so neither the link nor the host alone identifies a publisher.
+    """
+    host = urlsplit(homepage).netloc
+    candidates = Source.objects.filter(homepage__startswith=f"{urlsplit(homepage).scheme}://{host}/")
+    for source in candidates:
+        if source.name == name or homepage.startswith(source.homepage):
+            return source
+    return None
+
+
 def ensure_source(feed: Feed, *, title: str, site_url: str) -> Source:
-    """The feed's publisher, found by homepage so that section feeds share one source."""
+    """The feed's publisher, shared by all of its section feeds."""
     if feed.source_id:
         return feed.source
     homepage = homepage_of(feed.url, site_url) or homepage_of(feed.url, "")
-    name = (title or urlsplit(homepage).netloc)[:200]
-    source = Source.objects.filter(homepage=homepage).first()
+    name = publisher_name(title) or urlsplit(homepage).netloc
+    source = same_publisher(homepage, name)
     if source is None:
         source, _ = Source.objects.get_or_create(
             homepage=homepage, defaults={"name": name, "slug": unique_slug(name)}
@@ -109,7 +133,9 @@ def store_entries(feed: Feed, entries: Iterable[EntryRow], now: datetime) -> lis
     lease = now + timedelta(seconds=settings.BROADSHEET_CLAIM_LEASE)
     with transaction.atomic():
         known = set(Article.objects.filter(url_key__in=keyed).values_list("url_key", flat=True))
-        fresh = [new_article(feed, key, e, now, lease) for key, e in keyed.items() if key not in known]
+        fresh = [
+            new_article(feed, key, e, now, lease) for key, e in keyed.items() if key not in known
+        ]
         Article.objects.bulk_create(fresh, ignore_conflicts=True)
         ids = dict(Article.objects.filter(url_key__in=keyed).values_list("url_key", "id"))
         links = [
@@ -122,7 +148,7 @@ def store_entries(feed: Feed, entries: Iterable[EntryRow], now: datetime) -> lis
 
 
 def new_article(feed: Feed, key: str, entry: EntryRow, now: datetime, lease: datetime) -> Article:
-    return Article(
+    article = Article(
         url=entry.url,
         url_key=key,
         source=feed.source,
@@ -134,6 +160,8 @@ def new_article(feed: Feed, key: str, entry: EntryRow, now: datetime, lease: dat
         discovered_at=now,
         next_attempt_at=lease,
     )
+    article.update_listed_at()
+    return article
 
 
 def content_hash(text: str) -> str:
@@ -170,6 +198,7 @@ def apply_extracted(article: Article, extracted) -> None:
     article.byline = (extracted.byline or article.byline)[:300]
     article.published_at = extracted.published or article.published_at
     article.updated_at = extracted.updated or article.updated_at
+    article.update_listed_at()
     article.language = (extracted.language or "")[:16]
     article.lead_image_url = (extracted.lead_image_url or "")[:2000]
     article.lead_image_alt = (extracted.lead_image_alt or "")[:500]
@@ -189,22 +218,34 @@ def canonical_of(extracted, fallback: str) -> tuple[str, str]:
     return url, url_key(url)
 
 
-def store_extracted(article: Article, raw: bytes, extracted, now: datetime, final_url: str) -> Article:
-    """Save a fetched and extracted article, or fold it into the row it duplicates."""
+def store_extracted(
+    article: Article, raw: bytes, extracted, now: datetime, final_url: str
+) -> Article:
+    """Save a fetched and extracted article, or fold it into the row it duplicates.
+
+    Two workers may store two URLs of one article at once; the unique constraint on
+    (source, canonical_key) among stored rows lets only one win, and the loser merges into it.
+    """
     apply_extracted(article, extracted)
     article.canonical_url, article.canonical_key = canonical_of(extracted, final_url)
-    with transaction.atomic():
-        original = same_article_elsewhere(article, article.canonical_key, article.content_hash)
-        if original is not None:
-            merge_into(article, original)
-            return original
-        article.set_raw_html(raw)
-        article.state = Article.State.DONE
-        article.fetched_at = now
-        article.last_error_kind = ""
-        article.last_error = ""
-        article.save()
-    return article
+    article.set_raw_html(raw)
+    article.state = Article.State.DONE
+    article.fetched_at = now
+    article.last_error_kind = article.last_error = ""
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                original = same_article_elsewhere(
+                    article, article.canonical_key, article.content_hash
+                )
+                if original is None:
+                    article.save()
+                    return article
+                merge_into(article, original)
+                return original
+        except IntegrityError:
+            continue
+    raise PipelineError(ErrorKind.BAD_RESPONSE, "could not store: concurrent writes kept colliding")
 
 
 def record_article_error(article: Article, error: PipelineError, now: datetime) -> None:

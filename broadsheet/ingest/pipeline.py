@@ -45,14 +45,12 @@ class Toolkit:
         self.policy = policy or FetchPolicy.from_settings()
         self.fetcher = Fetcher(self.policy)
         self.robots = RobotsCache(self.fetcher)
-        self.limiter = HostLimiter(
-            settings.BROADSHEET_HOST_CONCURRENCY, settings.BROADSHEET_HOST_RATE
-        )
+        self.limiter = HostLimiter.from_policy(self.policy)
 
     def get(self, url: str, **kwargs) -> FetchResponse:
-        if settings.BROADSHEET_OBEY_ROBOTS and not self.robots.allowed(url):
+        if self.policy.obey_robots and not self.robots.allowed(url):
             raise FetchError(ErrorKind.ROBOTS, f"robots.txt disallows {url}", url=url)
-        with self.limiter.slot(url):
+        with self.limiter.slot(url, min_interval=self.robots.crawl_delay(url)):
             return self.fetcher.get(url, **kwargs)
 
     def close(self) -> None:
@@ -103,11 +101,15 @@ def refresh_feed(feed_id: int, tools: Toolkit | None = None) -> PollResult:
     result = PollResult(feed_id)
     try:
         response = tools.get(
-            feed.url, etag=feed.etag or None, last_modified=feed.last_modified or None,
+            feed.url,
+            etag=feed.etag or None,
+            last_modified=feed.last_modified or None,
             accept="feed",
         )
-        parsed = None if response.not_modified else parse_feed(
-            response.content, url=response.url, content_type=response.content_type
+        parsed = (
+            None
+            if response.not_modified
+            else parse_feed(response.content, url=response.url, content_type=response.content_type)
         )
     except PipelineError as error:
         record_feed_error(feed, error, now)
@@ -128,8 +130,13 @@ def refresh_feed(feed_id: int, tools: Toolkit | None = None) -> PollResult:
 def entry_rows(parsed: ParsedFeed) -> list[EntryRow]:
     return [
         EntryRow(
-            url=e.url, guid=e.guid or "", title=e.title or "", teaser=e.summary or "",
-            byline=e.author or "", published=e.published, updated=e.updated,
+            url=e.url,
+            guid=e.guid or "",
+            title=e.title or "",
+            teaser=e.summary or "",
+            byline=e.author or "",
+            published=e.published,
+            updated=e.updated,
         )
         for e in parsed.entries
     ]
@@ -141,7 +148,11 @@ def store_feed(feed: Feed, parsed: ParsedFeed, now: datetime) -> list[int]:
 
 
 def record_feed_success(
-    feed: Feed, response: FetchResponse, now: datetime, *, interval: int,
+    feed: Feed,
+    response: FetchResponse,
+    now: datetime,
+    *,
+    interval: int,
     parsed: ParsedFeed | None = None,
 ) -> None:
     updates = {
@@ -149,7 +160,9 @@ def record_feed_success(
         "last_modified": (response.last_modified or "")[:100],
         "poll_interval": interval,
         "next_poll_at": next_poll(
-            now, interval, cache_max_age=response.cache_max_age,
+            now,
+            interval,
+            cache_max_age=response.cache_max_age,
             retry_after=response.retry_after,
         ),
         "last_polled_at": now,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from django.conf import settings
 
@@ -25,7 +26,7 @@ def publishing_interval(dates: Iterable[datetime | None], default: int) -> int:
     ordered = sorted((d for d in dates if d is not None), reverse=True)[:20]
     if len(ordered) < 2:
         return clamp(default)
-    gaps = [(a - b).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)]
+    gaps = [(a - b).total_seconds() for a, b in pairwise(ordered)]
     gaps = [g for g in gaps if g > 0]
     if not gaps:
         return clamp(default)
@@ -46,7 +47,9 @@ def next_poll(
     return when
 
 
-def error_backoff(now: datetime, interval: int, errors: int, retry_after: datetime | None) -> datetime:
+def error_backoff(
+    now: datetime, interval: int, errors: int, retry_after: datetime | None
+) -> datetime:
     wait = clamp(interval * (2 ** min(errors, 10)))
     when = now + timedelta(seconds=wait)
     if retry_after is not None and retry_after > when:

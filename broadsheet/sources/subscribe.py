@@ -67,7 +67,9 @@ def subscribe(url: str, *, check: bool = True, title: str = "") -> tuple[Feed, b
     try:
         with transaction.atomic():
             feed = Feed.objects.create(
-                url=url, title=title[:300], poll_interval=settings.BROADSHEET_POLL_INTERVAL,
+                url=url,
+                title=title[:300],
+                poll_interval=settings.BROADSHEET_POLL_INTERVAL,
                 next_poll_at=timezone.now(),
             )
     except IntegrityError:

@@ -9,8 +9,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("url")
-        parser.add_argument("--no-check", action="store_true",
-                            help="add the URL as it is, without fetching it first")
+        parser.add_argument(
+            "--no-check",
+            action="store_true",
+            help="add the URL as it is, without fetching it first",
+        )
 
     def handle(self, *args, url, no_check, **options):
         try:
@@ -20,4 +23,6 @@ class Command(BaseCommand):
         verb = "Added" if created else "Already subscribed to"
         self.stdout.write(f"{verb} feed {feed.pk}: {feed.title or feed.url}")
         if created:
-            self.stdout.write("A running worker polls it within seconds; `broadsheet poll` polls now.")
+            self.stdout.write(
+                "A running worker polls it within seconds; `broadsheet poll` polls now."
+            )

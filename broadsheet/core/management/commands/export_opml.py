@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args, output, **options):
         feeds = [
             OpmlFeed(
-                xml_url=feed.url, title=feed.title or feed.url, html_url=feed.site_url or "",
+                xml_url=feed.url,
+                title=feed.title or feed.url,
+                html_url=feed.site_url or "",
                 category=feed.source.name if feed.source else "",
             )
             for feed in Feed.objects.select_related("source").order_by("source__name", "url")

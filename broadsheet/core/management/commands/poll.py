@@ -27,15 +27,16 @@ class Command(BaseCommand):
             result = pipeline.refresh_feed(item.pk)
             new_ids += result.new_article_ids
             if result.ok:
-                note = "not modified" if result.not_modified else f"{len(result.new_article_ids)} new"
+                note = (
+                    "not modified" if result.not_modified else f"{len(result.new_article_ids)} new"
+                )
                 self.stdout.write(f"{item.url}: {note}")
             else:
                 failures += 1
                 self.stderr.write(f"{item.url}: {result.error_kind}: {result.error}")
         counts = self.fetch_articles(new_ids)
-        self.stdout.write(
-            f"articles: {counts['stored']} stored, {counts['failed']} failed; feeds failed: {failures}"
-        )
+        stored, failed = counts["stored"], counts["failed"]
+        self.stdout.write(f"articles: {stored} stored, {failed} failed; feeds failed: {failures}")
         if failures:
             raise CommandError(f"{failures} feed(s) failed; see above")
 

@@ -34,6 +34,8 @@ class Command(BaseCommand):
             failed += not reprocess_article(article_id)
             progress.step()
         elapsed = progress.finish()
-        self.stdout.write(f"reprocessed {len(ids) - failed} articles in {elapsed:.1f} s; {failed} failed")
+        self.stdout.write(
+            f"reprocessed {len(ids) - failed} articles in {elapsed:.1f} s; {failed} failed"
+        )
         if failed:
             raise CommandError(f"{failed} article(s) could not be re-extracted; see the admin")

@@ -45,12 +45,22 @@ class Command(BaseCommand):
     help = "Run queued pipeline tasks, with the scheduler in the same process by default."
 
     def add_arguments(self, parser):
-        parser.add_argument("--no-scheduler", action="store_true",
-                            help="only run tasks; run `broadsheet scheduler` elsewhere")
-        parser.add_argument("--until-idle", action="store_true",
-                            help="exit once nothing is due and the queue is empty")
-        parser.add_argument("--interval", type=float, default=0.5,
-                            help="seconds to wait when the queue is empty (default 0.5)")
+        parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="only run tasks; run `broadsheet scheduler` elsewhere",
+        )
+        parser.add_argument(
+            "--until-idle",
+            action="store_true",
+            help="exit once nothing is due and the queue is empty",
+        )
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=0.5,
+            help="seconds to wait when the queue is empty (default 0.5)",
+        )
 
     def handle(self, *args, no_scheduler, until_idle, interval, **options):
         if until_idle:

@@ -1,0 +1,196 @@
+"""End-to-end ingestion speed: feeds in, stored articles out, against bare trafilatura.
+
+The Article Extraction Benchmark's pages are served as feeds from a loopback HTTP server in its
+own process (``--copies`` sites, each listing every page, so the run lasts long enough to
+measure). Broadsheet runs every stage — scheduler, feed poll, page fetch, extraction,
+sanitizing, storage — with ``--workers`` worker processes on a fresh database (SQLite in a
+temporary folder unless ``DATABASE_URL`` is set). The anchor, measured in the same run over the
+same pages, is ``trafilatura.bare_extraction(html, with_metadata=True)`` on one core.
+
+    python bench/extraction.py            # extraction quality
+    python bench/ingest.py [--data PATH] [--workers 2] [--copies 3]
+
+Prints ``name: value`` lines; the target is ``ratio.ingest_vs_bare_trafilatura >= 1.5``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "aeb"
+
+
+def load_pages(data: Path) -> dict[str, bytes]:
+    return {
+        path.name.removesuffix(".html.gz"): gzip.decompress(path.read_bytes())
+        for path in sorted((data / "html").glob("*.html.gz"))
+    }
+
+
+def feed_xml(base: str, site: str, ids: list[str]) -> bytes:
+    now = datetime.now(UTC)
+    items = "".join(
+        f"<item><title>Page {i}</title><link>{base}/{site}/page/{page_id}</link>"
+        f"<guid>{base}/{site}/page/{page_id}</guid>"
+        f"<pubDate>{format_datetime(now - timedelta(minutes=i))}</pubDate></item>"
+        for i, page_id in enumerate(ids)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Site {escape(site)}</title>'
+        f"<link>{base}/{site}/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def serve(data: str, copies: int, port_queue) -> None:
+    pages = load_pages(Path(data))
+    ids = list(pages)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            parts = self.path.strip("/").split("/")
+            base = f"http://127.0.0.1:{self.server.server_port}"
+            if len(parts) == 2 and parts[1] == "feed":
+                self.reply(200, "application/rss+xml", feed_xml(base, parts[0], ids))
+            elif len(parts) == 3 and parts[1] == "page" and parts[2] in pages:
+                self.reply(200, "text/html; charset=utf-8", pages[parts[2]])
+            else:
+                self.reply(404, "text/plain", b"not found")
+
+        def reply(self, status: int, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port_queue.put(server.server_port)
+    server.serve_forever()
+
+
+def bare_trafilatura(pages: list[bytes]) -> float:
+    import trafilatura
+
+    started = time.perf_counter()
+    for html in pages:
+        trafilatura.bare_extraction(html, with_metadata=True)
+    return len(pages) / (time.perf_counter() - started)
+
+
+def environment(data_dir: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", f"sqlite:///{data_dir}/bench.sqlite3")
+    env.update(
+        BROADSHEET_DATA_DIR=data_dir,
+        BROADSHEET_ALLOWED_NETWORKS="127.0.0.1",
+        BROADSHEET_HOST_RATE="100000",
+        BROADSHEET_HOST_CONCURRENCY="64",
+        BROADSHEET_SCHEDULER_TICK="0.2",
+        BROADSHEET_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="broadsheet.settings",
+    )
+    return env
+
+
+def count_finished() -> tuple[int, int]:
+    from broadsheet.articles.models import Article
+
+    finished = Article.objects.exclude(state=Article.State.PENDING).count()
+    return finished, Article.objects.filter(state=Article.State.DONE).count()
+
+
+def start_workers(env: dict[str, str], workers: int) -> list[subprocess.Popen]:
+    command = [sys.executable, "-m", "broadsheet", "worker", "--interval", "0.05"]
+    return [
+        subprocess.Popen(command + ([] if i == 0 else ["--no-scheduler"]), env=env)
+        for i in range(workers)
+    ]
+
+
+def run_pipeline(env: dict[str, str], base: str, copies: int, workers: int, total: int) -> tuple:
+    """Time from subscribing until every article is stored or failed, workers already warm."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from broadsheet.sources.subscribe import subscribe
+
+    call_command("migrate", verbosity=0)
+    procs = start_workers(env, workers)
+    try:
+        time.sleep(3)  # let the workers import Django and reach their loop
+        started = time.perf_counter()
+        for site in range(copies):
+            subscribe(f"{base}/s{site}/feed", check=False)
+        finished = stored = 0
+        while finished < total and time.perf_counter() - started < 600:
+            time.sleep(0.2)
+            finished, stored = count_finished()
+        elapsed = time.perf_counter() - started
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+    return finished, stored, elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--copies", type=int, default=3)
+    args = parser.parse_args()
+    if not (args.data / "html").is_dir():
+        print(f"skipped: AEB data not found at {args.data} (pass --data PATH)")
+        return 0
+    pages = load_pages(args.data)
+    total = len(pages) * args.copies
+
+    ports = multiprocessing.Queue()
+    server = multiprocessing.Process(
+        target=serve, args=(str(args.data), args.copies, ports), daemon=True
+    )
+    server.start()
+    base = f"http://127.0.0.1:{ports.get(timeout=30)}"
+    try:
+        bare_rate = bare_trafilatura(list(pages.values()))
+        with tempfile.TemporaryDirectory(prefix="broadsheet-bench-") as data_dir:
+            finished, stored, elapsed = run_pipeline(
+                environment(data_dir), base, args.copies, args.workers, total
+            )
+    finally:
+        server.terminate()
+    rate = finished / elapsed
+    print(f"pages: {total}")
+    print(f"workers: {args.workers}")
+    print(f"articles_finished: {finished}")
+    print(f"articles_stored: {stored}")
+    print(f"seconds.ingest: {elapsed:.2f}")
+    print(f"articles_per_s.ingest: {rate:.1f}")
+    print(f"pages_per_s.bare_trafilatura_with_metadata_1core: {bare_rate:.1f}")
+    print(f"ratio.ingest_vs_bare_trafilatura: {rate / bare_rate:.2f}")
+    return 0 if finished == total else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

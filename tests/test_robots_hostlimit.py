@@ -1,0 +1,247 @@
+"""robots.txt caching against a real loopback server, and per-host politeness with real threads."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from broadsheet.ingest.fetcher import Fetcher, FetchPolicy
+from broadsheet.ingest.hostlimit import HostLimiter, host_key
+from broadsheet.ingest.robots import RobotsCache
+from tests.httpservers import (
+    fake_dns,
+    guard_connections,
+    redirect,
+    serve_routes,
+    silent_server,
+)
+
+POLICY = FetchPolicy(
+    allowed_networks=["127.0.0.1"],
+    fetch_timeout=1.0,
+    connect_timeout=0.5,
+    user_agent="BroadsheetTest/1.0 (+https://example.org/bot)",
+)
+ROBOTS = """\
+User-agent: BroadsheetTest
+Disallow: /private
+Crawl-delay: 2
+
+User-agent: *
+Disallow: /
+"""
+
+
+class Clock:
+    """A hand-moved clock for TTLs."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def connections(monkeypatch):
+    fake_dns(monkeypatch, {})
+    return guard_connections(monkeypatch)
+
+
+@pytest.fixture
+def fetcher():
+    with Fetcher(POLICY) as fetcher:
+        yield fetcher
+
+
+def robots_route(body: str, status: int = 200):
+    return (status, {"Content-Type": "text/plain"}, body)
+
+
+# --- robots.txt ----------------------------------------------------------------------------------
+
+
+def test_rules_for_our_user_agent_are_applied_and_cached(fetcher):
+    clock = Clock()
+    robots = RobotsCache(fetcher, ttl=3600, clock=clock)
+    with serve_routes({"/robots.txt": robots_route(ROBOTS)}) as base:
+        assert robots.allowed(f"{base}/news/1")  # the "*" group would forbid this
+        assert not robots.allowed(f"{base}/private/memo")
+        assert robots.crawl_delay(f"{base}/news/1") == 2.0
+        assert base.hits("/robots.txt") == 1
+        clock.now += 3601
+        assert not robots.allowed(f"{base}/private/memo")
+        assert base.hits("/robots.txt") == 2
+
+
+def test_each_origin_has_its_own_rules(fetcher):
+    robots = RobotsCache(fetcher)
+    with (
+        serve_routes({"/robots.txt": robots_route("User-agent: *\nDisallow: /\n")}) as closed,
+        serve_routes({"/robots.txt": robots_route("User-agent: *\nAllow: /\n")}) as open_,
+    ):
+        assert not robots.allowed(f"{closed}/a")
+        assert robots.allowed(f"{open_}/a")
+        assert closed.hits("/robots.txt") == open_.hits("/robots.txt") == 1
+
+
+def test_a_missing_robots_txt_allows_everything_for_the_full_ttl(fetcher):
+    clock = Clock()
+    robots = RobotsCache(fetcher, ttl=3600, error_ttl=60, clock=clock)
+    with serve_routes({"/robots.txt": (404, {}, b"")}) as base:
+        assert robots.allowed(f"{base}/anything")
+        clock.now += 600
+        assert robots.allowed(f"{base}/anything")
+        assert base.hits("/robots.txt") == 1
+        assert robots.crawl_delay(f"{base}/anything") is None
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_a_failing_robots_txt_allows_but_is_asked_again_soon(fetcher, status):
+    clock = Clock()
+    robots = RobotsCache(fetcher, ttl=3600, error_ttl=60, clock=clock)
+    with serve_routes({"/robots.txt": (status, {}, b"")}) as base:
+        assert robots.allowed(f"{base}/a")
+        clock.now += 30
+        assert robots.allowed(f"{base}/a")
+        assert base.hits("/robots.txt") == 1
+        clock.now += 31
+        assert robots.allowed(f"{base}/a")
+        assert base.hits("/robots.txt") == 2
+
+
+def test_a_robots_txt_that_never_answers_costs_one_deadline(fetcher):
+    robots = RobotsCache(fetcher, error_ttl=60)
+    with silent_server() as base:
+        started = time.monotonic()
+        assert robots.allowed(f"{base}/a")
+        assert robots.allowed(f"{base}/b")  # cached: no second wait
+    assert time.monotonic() - started < POLICY.fetch_timeout + 0.4
+
+
+def test_robots_fetches_go_through_the_address_guard(fetcher, connections):
+    with serve_routes({"/robots.txt": redirect("http://169.254.169.254/robots.txt")}) as base:
+        assert RobotsCache(fetcher).allowed(f"{base}/a")
+    assert connections == [("127.0.0.1", base.port)]
+
+
+def test_request_rate_counts_as_a_crawl_delay(fetcher):
+    body = "User-agent: *\nRequest-rate: 1/5\nDisallow:\n"
+    with serve_routes({"/robots.txt": robots_route(body)}) as base:
+        assert RobotsCache(fetcher).crawl_delay(f"{base}/a") == 5.0
+
+
+def test_robots_can_be_switched_off(connections):
+    with Fetcher(replace(POLICY, obey_robots=False)) as fetcher:
+        robots = RobotsCache(fetcher)
+        with serve_routes({"/robots.txt": robots_route("User-agent: *\nDisallow: /\n")}) as base:
+            assert robots.allowed(f"{base}/a")
+            assert robots.crawl_delay(f"{base}/a") is None
+            assert base.requests == []
+    assert connections == []
+
+
+def test_unusable_urls_are_left_to_the_fetcher(fetcher, connections):
+    robots = RobotsCache(fetcher)
+    assert robots.allowed("not a url")
+    assert robots.allowed("ftp://127.0.0.1/")
+    assert connections == []
+
+
+# --- per-host limits -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("http://Example.COM/a", "example.com:80"),
+        ("https://example.com/a", "example.com:443"),
+        ("https://example.com:8443/a", "example.com:8443"),
+        ("http://[::1]:81/", "[::1]:81"),
+        ("http://example.com:99999/", "example.com:80"),
+    ],
+)
+def test_host_key(url, key):
+    assert host_key(url) == key
+
+
+def test_concurrency_is_limited_per_host():
+    limiter = HostLimiter(concurrency=2, rate=1000)
+    active = {"a": 0, "b": 0}
+    peak = {"a": 0, "b": 0}
+    lock = threading.Lock()
+
+    def work(host: str) -> None:
+        with limiter.slot(f"http://{host}.example/x"):
+            with lock:
+                active[host] += 1
+                peak[host] = max(peak[host], active[host])
+            time.sleep(0.1)
+            with lock:
+                active[host] -= 1
+
+    threads = [threading.Thread(target=work, args=(h,)) for h in "aaaaaab"]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert peak == {"a": 2, "b": 1}
+    assert time.monotonic() - started >= 0.3  # six requests, two at a time, 0.1 s each
+
+
+def test_requests_to_one_host_are_spaced_by_the_rate():
+    limiter = HostLimiter(concurrency=4, rate=20)  # 50 ms apart
+    starts = []
+    for _ in range(5):
+        with limiter.slot("http://a.example/"):
+            starts.append(time.monotonic())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.045
+
+
+def test_a_host_waiting_its_turn_does_not_hold_up_other_hosts():
+    limiter = HostLimiter(concurrency=4, rate=2)  # 0.5 s apart
+    with limiter.slot("http://slow.example/"):
+        pass
+
+    def take_a_turn() -> None:
+        with limiter.slot("http://slow.example/"):
+            pass
+
+    waiting = threading.Thread(target=take_a_turn)
+    waiting.start()
+    time.sleep(0.05)  # the thread is now asleep until its turn
+    started = time.monotonic()
+    with limiter.slot("http://other.example/"):
+        entered = time.monotonic() - started
+    waiting.join(2)
+    assert entered < 0.05
+
+
+def test_crawl_delay_widens_the_spacing_up_to_a_cap():
+    now = [0.0]
+    waits = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 3))
+        now[0] += seconds
+
+    limiter = HostLimiter(1, rate=10, max_interval=60, clock=lambda: now[0], sleep=sleep)
+    for delay in (3.0, 3.0, 1000.0, None):
+        with limiter.slot("https://a.example/", min_interval=delay):
+            pass
+    assert waits == [3.0, 3.0, 60.0]
+
+
+def test_limiter_from_policy_and_bad_arguments():
+    limiter = HostLimiter.from_policy(replace(POLICY, host_concurrency=3, host_rate=4.0))
+    assert (limiter._concurrency, limiter._interval) == (3, 0.25)
+    with pytest.raises(ValueError):
+        HostLimiter(0, 1.0)
+    with pytest.raises(ValueError):
+        HostLimiter(1, 0)
