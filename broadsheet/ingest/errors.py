@@ -30,6 +30,8 @@ class ErrorKind(StrEnum):
     ROBOTS = "robots"
     BAD_URL = "bad_url"
     DECODE = "decode"
+    # A bug of ours met on this input: logged with its traceback, stored like any other kind.
+    INTERNAL = "internal"
 
 
 class PipelineError(Exception):

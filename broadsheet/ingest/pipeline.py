@@ -91,6 +91,14 @@ class PollResult:
         return not self.error_kind
 
 
+def classified(exc: Exception, url: str) -> PipelineError:
+    """Every failure as a classified error; one that is not already classified is our bug."""
+    if isinstance(exc, PipelineError):
+        return exc
+    log.exception("unexpected failure on %s", url)
+    return PipelineError(ErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}"[:500])
+
+
 # --- feeds -------------------------------------------------------------------------------
 
 
@@ -111,7 +119,8 @@ def refresh_feed(feed_id: int, tools: Toolkit | None = None) -> PollResult:
             if response.not_modified
             else parse_feed(response.content, url=response.url, content_type=response.content_type)
         )
-    except PipelineError as error:
+    except Exception as exc:
+        error = classified(exc, feed.url)
         record_feed_error(feed, error, now)
         result.error_kind, result.error = str(error.kind), error.message
         return result
@@ -230,7 +239,8 @@ def process_article(article_id: int, tools: Toolkit) -> str:
     try:
         response = tools.get(article.url, accept="html")
         extracted = extract_article(response.content, response.url, charset=response.charset)
-    except PipelineError as error:
+    except Exception as exc:
+        error = classified(exc, article.url)
         log.info("article %s failed: %s", article.url, error)
         record_article_error(article, error, now)
         return "failed"

@@ -74,6 +74,15 @@ def tick(limit: int = 200) -> TickResult:
     return TickResult(len(feeds), len(articles))
 
 
+def prune_task_results(now: datetime, keep: timedelta = timedelta(days=1)) -> int:
+    """Finished task rows are only history; without pruning the queue table grows forever."""
+    from django_tasks_db.models import DBTaskResult
+
+    old = DBTaskResult.objects.finished().filter(finished_at__lt=now - keep)
+    deleted, _ = old.delete()
+    return deleted
+
+
 class SchedulerThread(threading.Thread):
     """Runs ``tick`` every few seconds beside a worker, until stopped."""
 
@@ -81,12 +90,20 @@ class SchedulerThread(threading.Thread):
         super().__init__(name="broadsheet-scheduler", daemon=True)
         self.interval = interval or settings.BROADSHEET_SCHEDULER_TICK
         self.stopping = threading.Event()
+        self.next_prune = timezone.now()
+
+    def maintain(self) -> None:
+        now = timezone.now()
+        if now >= self.next_prune:
+            prune_task_results(now)
+            self.next_prune = now + timedelta(hours=1)
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
                 close_old_connections()
                 tick()
+                self.maintain()
             except Exception:
                 # A failed tick (database restarting, lock held too long) must not kill the
                 # thread: the next tick claims the same due rows.
