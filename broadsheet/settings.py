@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "broadsheet.core",
     "broadsheet.sources",
     "broadsheet.articles",
+    "broadsheet.enrichment",
+    "broadsheet.ai",
     "broadsheet.front",
 ]
 
