@@ -46,6 +46,7 @@ def prepare_demo_environment() -> None:
     os.environ.setdefault("BROADSHEET_HOST_RATE", "50")
     os.environ.setdefault("BROADSHEET_HOST_CONCURRENCY", "4")
     os.environ.setdefault("BROADSHEET_SCHEDULER_TICK", "1")
+    os.environ.setdefault("BROADSHEET_EMAIL", "console")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -145,11 +145,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ------------------------------------------------------------------------------
+# Shared by every process (rate limits, page caches): a table in the database by default, so
+# that it works on one laptop and on many hosts alike; Redis when CACHE_URL says so.
+CACHE_TABLE = "broadsheet_cache"
+
+
+def _cache() -> dict:
+    url = env_str("CACHE_URL")
+    if url.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url == "locmem://":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if url:
+        _problem("CACHE_URL", url, "expected redis://..., or locmem://", "broadsheet.E009")
+    return {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": CACHE_TABLE,
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
+
+
+CACHES = {"default": _cache()}
+
 # --- Tasks --------------------------------------------------------------------------------
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "feeds", "articles"],
+        "QUEUES": ["default", "feeds", "articles", "enrich"],
     }
 }
 
@@ -213,6 +236,28 @@ BROADSHEET_CLAIM_LEASE = env_int("BROADSHEET_CLAIM_LEASE", 300, minimum=1)  # se
 BROADSHEET_ARTICLE_BATCH = env_int("BROADSHEET_ARTICLE_BATCH", 16, minimum=1)
 BROADSHEET_MAX_ATTEMPTS = env_int("BROADSHEET_MAX_ATTEMPTS", 5, minimum=1)
 
+# --- AI ---------------------------------------------------------------------------------
+# Questions a stranger may ask per window: "count/seconds".
+def _rate(name: str, default: str) -> tuple[int, int]:
+    raw = env_str(name, default)
+    try:
+        count, seconds = (int(part) for part in raw.split("/"))
+        if count < 0 or seconds < 1:
+            raise ValueError
+        return count, seconds
+    except ValueError:
+        _problem(name, raw, "expected COUNT/SECONDS, e.g. 10/60", "broadsheet.E010")
+        count, seconds = default.split("/")
+        return int(count), int(seconds)
+
+
+BROADSHEET_ASK_RATE = _rate("BROADSHEET_ASK_RATE", "10/60")
+BROADSHEET_LLM_BASE_URL = env_str("BROADSHEET_LLM_BASE_URL")
+BROADSHEET_LLM_MODEL = env_str("BROADSHEET_LLM_MODEL")
+BROADSHEET_LLM_API_KEY = env_str("BROADSHEET_LLM_API_KEY")
+BROADSHEET_LLM_TIMEOUT = env_float("BROADSHEET_LLM_TIMEOUT", 30.0, minimum=0.1)
+BROADSHEET_LLM_MAX_TOKENS = env_int("BROADSHEET_LLM_MAX_TOKENS", 400, minimum=16)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -225,3 +270,51 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# --- Community: accounts and comments (broadsheet.community) ------------------------------
+INSTALLED_APPS += ["broadsheet.community"]
+# Argon2 first: new and changed passwords use it; the others only verify older hashes.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "front"
+LOGOUT_REDIRECT_URL = "front"
+# "file" (the default: one file per message under DATA_DIR/mail), "console" or "smtp".
+BROADSHEET_EMAIL = env_str("BROADSHEET_EMAIL", "file")
+EMAIL_BACKEND = {
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+}.get(BROADSHEET_EMAIL, "django.core.mail.backends.filebased.EmailBackend")
+if BROADSHEET_EMAIL not in {"file", "console", "smtp"}:
+    _problem(
+        "BROADSHEET_EMAIL", BROADSHEET_EMAIL, "expected file, console or smtp", "broadsheet.E008"
+    )
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "broadsheet@localhost")
+
+BROADSHEET_COMMENT_MIN_CHARS = env_int("BROADSHEET_COMMENT_MIN_CHARS", 2, minimum=1)
+BROADSHEET_COMMENT_MAX_CHARS = env_int("BROADSHEET_COMMENT_MAX_CHARS", 4000, minimum=1)
+BROADSHEET_COMMENT_EDIT_MINUTES = env_int("BROADSHEET_COMMENT_EDIT_MINUTES", 10, minimum=0)
+BROADSHEET_COMMENT_RATE_WINDOW = env_int("BROADSHEET_COMMENT_RATE_WINDOW", 600, minimum=1)
+BROADSHEET_COMMENT_RATE_PER_USER = env_int("BROADSHEET_COMMENT_RATE_PER_USER", 5, minimum=1)
+BROADSHEET_COMMENT_RATE_PER_IP = env_int("BROADSHEET_COMMENT_RATE_PER_IP", 20, minimum=1)
+BROADSHEET_SIGNUP_RATE_PER_IP = env_int("BROADSHEET_SIGNUP_RATE_PER_IP", 10, minimum=1)  # /hour
+BROADSHEET_COMMENT_REPORTS_TO_HIDE = env_int("BROADSHEET_COMMENT_REPORTS_TO_HIDE", 3, minimum=1)
+# A new account's comments wait for a moderator until the account is this old, or until this
+# many of its comments have been let through.
+BROADSHEET_COMMENT_NEW_ACCOUNT_HOURS = env_int(
+    "BROADSHEET_COMMENT_NEW_ACCOUNT_HOURS", 72, minimum=0
+)
+BROADSHEET_COMMENT_TRUSTED_AFTER = env_int("BROADSHEET_COMMENT_TRUSTED_AFTER", 2, minimum=0)
+BROADSHEET_COMMENT_SPAM_THRESHOLD = env_int("BROADSHEET_COMMENT_SPAM_THRESHOLD", 5, minimum=1)
+BROADSHEET_COMMENT_BAD_WORDS = env_list("BROADSHEET_COMMENT_BAD_WORDS", [])

@@ -52,6 +52,8 @@ class Article(models.Model):
     # (clock skew or a lie would otherwise pin an article to the top of every list).
     listed_at = models.DateTimeField(default=timezone.now, editable=False)
     fetched_at = models.DateTimeField(null=True, blank=True)
+    # Due for the enrichment stage (null once enriched); moved forward by a lease when claimed.
+    enrich_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     # The large columns come last: SQLite stores columns in declaration order, and a scan that
     # filters on the small ones above then never reads the overflow pages these spill into.

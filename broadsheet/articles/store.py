@@ -231,6 +231,7 @@ def store_extracted(
     article.set_raw_html(raw)
     article.state = Article.State.DONE
     article.fetched_at = now
+    article.enrich_due_at = now + timedelta(seconds=settings.BROADSHEET_CLAIM_LEASE)
     article.last_error_kind = article.last_error = ""
     for _ in range(2):
         try:

@@ -93,6 +93,8 @@ def peer_outputs(root: Path) -> dict[str, dict[str, str]]:
         # Some files wrap the pages as {"output": {...}, "version": ...}, others are bare.
         items = data.get("output", data) if isinstance(data.get("output"), dict) else data
         found[path.stem] = {
-            key: item.get("articleBody") or "" for key, item in items.items() if isinstance(item, dict)
+            key: item.get("articleBody") or ""
+            for key, item in items.items()
+            if isinstance(item, dict)
         }
     return found

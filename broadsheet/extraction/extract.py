@@ -31,12 +31,12 @@ MIN_WORDS = 25
 MAX_BYTES = 20_000_000
 WORD = re.compile(r"\w+")
 
-# Measured on AEB (181 pages, see bench/extraction.py); F1 of the text, comments off:
-#   balanced 0.960 · favor_precision 0.963 (~20% slower) · favor_recall 0.959 · fast 0.958
-#   include_tables=False 0.957 · include_images=True 0.953 (captions and galleries leak in)
-# Links and formatting cost nothing in F1 once they are stripped from the text. Precision
-# mode wins by a small margin at a cost we accept; images stay off and figures are taken
-# from the page itself (see article_figures).
+# Chosen by measurement on AEB (181 pages, bench/extraction.py), text F1 with comments off:
+#   favor_precision 0.963 · balanced 0.960 · favor_recall 0.959 · fast 0.958
+#   include_tables=False 0.957 (vs 0.960) · include_images=True 0.953 (captions, galleries leak in)
+# Links and formatting change nothing once stripped from the text, so the HTML keeps them.
+# Precision mode costs no measurable CPU over balanced here. Images stay off: the figures are
+# read from the page itself (article_figures). Dropping a repeated headline adds 0.002.
 TRAFILATURA_OPTIONS = {
     "include_comments": False,
     "include_tables": True,
@@ -99,10 +99,10 @@ def _extract(html: bytes | str, url: str, charset: str | None) -> ExtractedArtic
     meta = read_metadata(tree, url)
     drop_headline(document.body, meta.title)
     text = body_text(document.body)
-    word_count = len(WORD.findall(text))
+    word_count = len(WORD.findall(text))  # not split(): CJK text has no spaces
     if word_count < MIN_WORDS:
         raise PipelineError(ErrorKind.NOT_AN_ARTICLE, f"only {word_count} words of article text")
-    figures = article_figures(tree, meta.base_url, first_paragraph(text))
+    figures = article_figures(tree, meta.base_url, text)
     lead = figures.lead or fallback_figure(meta)
     return ExtractedArticle(
         title=meta.title,
@@ -125,8 +125,14 @@ def _extract(html: bytes | str, url: str, charset: str | None) -> ExtractedArtic
 
 # --- decoding and parsing --------------------------------------------------------------------
 
-BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]{1,40})""", re.I)
+BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]{1,40})""", re.I
+)
 # As browsers do (WHATWG Encoding): these labels mean windows-1252 on the web.
 WEB_ALIASES = {"latin_1": "cp1252", "ascii": "cp1252", "iso8859-1": "cp1252"}
 
@@ -156,7 +162,19 @@ def decode_page(data: bytes, charset: str | None = None) -> str:
     return data.decode(codec_for(guess.encoding if guess else None) or "cp1252", errors="replace")
 
 
+# libxml2 checks attributes against each other: 20,000 on one tag take seconds, 100,000 hang.
+# Real tags never carry a thousand; a tag this long with that many words loses its attributes.
+OVERSIZED_TAG = re.compile(r"<([a-zA-Z][\w:-]{0,40})([^<>]{20000,})")
+MAX_ATTRIBUTES = 1000
+
+
+def _strip_attributes(match: re.Match) -> str:
+    words = match.group(2).split(None, MAX_ATTRIBUTES)
+    return match.group(0) if len(words) <= MAX_ATTRIBUTES else f"<{match.group(1)}"
+
+
 def parse_page(text: str) -> HtmlElement:
+    text = OVERSIZED_TAG.sub(_strip_attributes, text)
     tree = load_html(text)  # it also strips the characters XML forbids, NUL included
     if tree is None:
         raise PipelineError(ErrorKind.NOT_AN_ARTICLE, "not an HTML page")
@@ -190,9 +208,13 @@ def drop_headline(body: etree._Element, title: str) -> None:
     """The headline is shown on its own; repeated atop the body it would appear twice (and
     dropping it also raises AEB precision: its ground truth leaves headlines out)."""
     first = body[0] if len(body) else None
-    if first is not None and first.tag == "head" and title:
-        if paragraph_key("".join(first.itertext())) == paragraph_key(title):
-            body.remove(first)
+    if (
+        first is not None
+        and first.tag == "head"
+        and title
+        and paragraph_key("".join(first.itertext())) == paragraph_key(title)
+    ):
+        body.remove(first)
 
 
 def body_text(body: etree._Element) -> str:
@@ -202,10 +224,6 @@ def body_text(body: etree._Element) -> str:
     etree.strip_tags(plain, "ref")
     lines = (line.strip() for line in xmltotxt(plain, include_formatting=False).splitlines())
     return "\n\n".join(line for line in lines if line)
-
-
-def first_paragraph(text: str) -> str:
-    return text.split("\n\n", 1)[0]
 
 
 HEADING_LEVELS = {"h1": "h2", "h5": "h4", "h6": "h4"}
@@ -282,11 +300,13 @@ def article_figures(tree: HtmlElement, base_url: str, text: str) -> Figures:
     anchor, placed = scan_figures(tree, anchor_key(text))
     if anchor is None:
         return Figures(None, [])
-    scope = {id(element) for element in anchor.iterancestors() if element.tag not in ("body", "html")}
+    # A set of the elements themselves: it keeps lxml's proxies alive, so the same node
+    # met again through another walk is the same object.
+    scope = {element for element in anchor.iterancestors() if element.tag not in ("body", "html")}
     found = [
         (index, build_figure(figure, base_url, before))
         for index, (figure, before) in enumerate(placed)
-        if any(id(a) in scope for a in figure.iterancestors()) and not outside_article(figure)
+        if not scope.isdisjoint(figure.iterancestors()) and not outside_article(figure)
     ]
     found = [(index, figure) for index, figure in found if figure.url]
     if not found:
@@ -331,7 +351,9 @@ CREDIT_XPATH = etree.XPath(
     " 'cdeghioprty'), 'photographer')]"
 )
 CREDIT_LABEL = r"(?:photo(?:graph)?s?|image|picture|credit|illustration|foto)"
-LABELLED_CREDIT = re.compile(rf"(?:^|(?<=[\s.;|(]))\(?{CREDIT_LABEL}\s*(?::|\bby\b)\s*(.+?)\)?\s*$", re.I)
+LABELLED_CREDIT = re.compile(
+    rf"(?:^|(?<=[\s.;|(]))\(?{CREDIT_LABEL}\s*(?::|\bby\b)\s*(.+?)\)?\s*$", re.I
+)
 AGENCY_CREDIT = re.compile(r"\(([^()]{2,100}/[^()]{2,100})\)\s*\.?\s*$")
 COPYRIGHT_CREDIT = re.compile(r"(?:^|\s)(?:©|\(c\)|copyright\b)\s*(.+?)\s*$", re.I)
 CREDIT_PREFIX = re.compile(rf"^\s*(?:{CREDIT_LABEL}\s*(?:credit)?\s*(?::|\bby\b)|©|\(c\))\s*", re.I)
@@ -357,8 +379,10 @@ def build_figure(figure: HtmlElement, base_url: str, before: str = "") -> Figure
 def image_url(image: HtmlElement, base_url: str) -> str:
     """The image's real address: lazy-loading attributes and the largest sensible srcset entry
     win over a `src` that is often a placeholder."""
-    parent = image.getparent()
-    sources = [image, *(parent.iter("source") if parent is not None and parent.tag == "picture" else [])]
+    # libxml2 does not know <source> is empty and nests the <img> inside it: look up to the
+    # <picture> rather than at the parent.
+    picture = next(image.iterancestors("picture"), None)
+    sources = [image, *(picture.iter("source") if picture is not None else ())]
     candidates = [c for s in sources for attr in SRCSET_ATTRS for c in srcset(s.get(attr, ""))]
     chosen = pick_candidate(candidates)
     plain = (image.get(attr, "") for attr in SOURCE_ATTRS)
@@ -402,7 +426,7 @@ def split_credit(caption: str) -> tuple[str, str]:
     for pattern in (AGENCY_CREDIT, LABELLED_CREDIT, COPYRIGHT_CREDIT):
         match = pattern.search(caption)
         if match:
-            return caption[: match.start()].strip(" |-–—"), clean_credit(match.group(1))
+            return caption[: match.start()].strip(" |-\u2013\u2014"), clean_credit(match.group(1))
     return caption, ""
 
 
@@ -417,7 +441,9 @@ def fallback_figure(meta: PageMetadata) -> Figure:
 
 def place_figures(html: etree._Element, figures: list[Figure]) -> None:
     """Put each in-body figure back before the paragraph it preceded on the page."""
-    wanted = {figure.before[:40]: figure for figure in figures if len(figure.before) >= MIN_KEY_CHARS}
+    wanted = {
+        figure.before[:40]: figure for figure in figures if len(figure.before) >= MIN_KEY_CHARS
+    }
     if not wanted:
         return
     for paragraph in list(html.iter("p")):

@@ -26,7 +26,9 @@ ARTICLE_TYPES = frozenset(
 WHITESPACE = re.compile(r"\s+")
 # "By", "Written by", "Analysis by": a few words ending in "by" open a byline.
 BY_PREFIX = re.compile(r"^\s*(?:\w+\s+){0,2}?by[:\s]+", re.IGNORECASE)
-ROLE = re.compile(r"editor|correspondent|reporter|writer|columnist|contributor|at-large|producer", re.I)
+ROLE = re.compile(
+    r"editor|correspondent|reporter|writer|columnist|contributor|at-large|producer", re.I
+)
 NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\|)\s*", re.IGNORECASE)
 LANG_CODE = re.compile(r"^[a-zA-Z]{2,3}(?=$|[-_])")
 BYLINE_XPATH = (
@@ -288,7 +290,7 @@ def title_of(tree: HtmlElement, article: dict, meta: dict[str, str], site: str) 
         return text
     element = tree.find(".//title")
     text = clean_text(element.text_content()) if element is not None else ""
-    for separator in (" | ", " - ", " — ", " – ", " :: "):
+    for separator in (" | ", " - ", " \u2014 ", " \u2013 ", " :: "):
         head, _, tail = text.rpartition(separator)
         if head and site and tail.strip().casefold() == site.casefold():
             return head.strip()

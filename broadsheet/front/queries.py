@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, NullIf, Substr
 from django.http import Http404
 
 from broadsheet.articles.models import Article
+from broadsheet.community.queries import comment_count
 from broadsheet.sources.models import Source
 
 PER_PAGE = 30
@@ -41,7 +42,7 @@ def light(articles: QuerySet[Article]) -> QuerySet[Article]:
     opening = Coalesce(
         NullIf(Substr("text", 1, OPENING_CHARS), Value("")), Substr("teaser", 1, OPENING_CHARS)
     )
-    return articles.defer(*LIST_DEFERRED).annotate(opening=opening)
+    return articles.defer(*LIST_DEFERRED).annotate(opening=opening, comment_count=comment_count())
 
 
 def with_copies(articles: QuerySet[Article]) -> QuerySet[Article]:

@@ -114,10 +114,13 @@ def refresh_feed(feed_id: int, tools: Toolkit | None = None) -> PollResult:
             last_modified=feed.last_modified or None,
             accept="feed",
         )
+        # The whole header, not just the media type: a charset on an XML type decides the
+        # encoding of a feed that declares none.
+        content_type = response.headers.get("content-type") or response.content_type
         parsed = (
             None
             if response.not_modified
-            else parse_feed(response.content, url=response.url, content_type=response.content_type)
+            else parse_feed(response.content, url=response.url, content_type=content_type)
         )
     except Exception as exc:
         error = classified(exc, feed.url)
@@ -208,13 +211,19 @@ def record_feed_error(feed: Feed, error: PipelineError, now: datetime) -> None:
 # --- articles ----------------------------------------------------------------------------
 
 
-def process_articles(article_ids: list[int], tools: Toolkit | None = None) -> dict[str, int]:
+def process_articles(
+    article_ids: list[int], tools: Toolkit | None = None
+) -> tuple[dict[str, int], list[int]]:
+    """Fetch, extract and store each article; returns the counts and the ids stored."""
     tools = tools or toolkit()
     counts = {"stored": 0, "failed": 0, "skipped": 0}
+    stored = []
     for article_id in article_ids:
         outcome = process_article(article_id, tools)
         counts[outcome] += 1
-    return counts
+        if outcome == "stored":
+            stored.append(article_id)
+    return counts, stored
 
 
 def begin_attempt(article_id: int) -> Article | None:

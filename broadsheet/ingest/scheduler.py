@@ -17,7 +17,7 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from broadsheet.articles.models import Article
-from broadsheet.ingest.tasks import enqueue_articles, enqueue_feed
+from broadsheet.ingest.tasks import enqueue_articles, enqueue_enrichment, enqueue_feed
 from broadsheet.sources.models import Feed
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 class TickResult:
     feeds: int = 0
     articles: int = 0
+    enrichments: int = 0
 
     @property
     def idle(self) -> bool:
-        return not (self.feeds or self.articles)
+        return not (self.feeds or self.articles or self.enrichments)
 
 
 def lease_end(now: datetime) -> datetime:
@@ -61,6 +62,18 @@ def claim_articles(now: datetime, limit: int) -> list[int]:
     return claimed
 
 
+def claim_enrichment(now: datetime, limit: int) -> list[int]:
+    due = Article.objects.filter(state=Article.State.DONE, enrich_due_at__lte=now)
+    claimed = []
+    for article_id in due.order_by("enrich_due_at").values_list("id", flat=True)[:limit]:
+        changed = Article.objects.filter(pk=article_id, enrich_due_at__lte=now).update(
+            enrich_due_at=lease_end(now)
+        )
+        if changed == 1:
+            claimed.append(article_id)
+    return claimed
+
+
 def tick(limit: int = 200) -> TickResult:
     now = timezone.now()
     with transaction.atomic():
@@ -69,9 +82,16 @@ def tick(limit: int = 200) -> TickResult:
             enqueue_feed(feed_id)
         articles = claim_articles(now, limit * 4)
         enqueue_articles(articles)
-    if feeds or articles:
-        log.info("scheduled %d feed polls and %d articles", len(feeds), len(articles))
-    return TickResult(len(feeds), len(articles))
+        enrich = claim_enrichment(now, limit * 4)
+        enqueue_enrichment(enrich)
+    if feeds or articles or enrich:
+        log.info(
+            "scheduled %d feed polls, %d articles, %d enrichments",
+            len(feeds),
+            len(articles),
+            len(enrich),
+        )
+    return TickResult(len(feeds), len(articles), len(enrich))
 
 
 def prune_task_results(now: datetime, keep: timedelta = timedelta(days=1)) -> int:

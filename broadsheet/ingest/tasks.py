@@ -21,7 +21,16 @@ def poll_feed(feed_id: int) -> dict:
 
 @task(queue_name="articles")
 def process_articles(article_ids: list[int]) -> dict:
-    return pipeline.process_articles(article_ids)
+    counts, stored = pipeline.process_articles(article_ids)
+    enqueue_enrichment(stored)
+    return counts
+
+
+@task(queue_name="enrich")
+def enrich_articles(article_ids: list[int]) -> int:
+    from broadsheet.enrichment.stage import enrich_articles as enrich
+
+    return enrich(article_ids)
 
 
 def batches(ids: list[int], size: int) -> list[list[int]]:
@@ -33,6 +42,13 @@ def enqueue_articles(ids: list[int]) -> None:
 
     for batch in batches(list(ids), settings.BROADSHEET_ARTICLE_BATCH):
         transaction.on_commit(lambda batch=batch: process_articles.enqueue(batch))
+
+
+def enqueue_enrichment(ids: list[int]) -> None:
+    from django.conf import settings
+
+    for batch in batches(list(ids), settings.BROADSHEET_ARTICLE_BATCH):
+        transaction.on_commit(lambda batch=batch: enrich_articles.enqueue(batch))
 
 
 def enqueue_feed(feed_id: int) -> None:

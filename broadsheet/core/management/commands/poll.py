@@ -15,6 +15,16 @@ def find_feeds(spec: str | None):
     return list(match)
 
 
+def enrich_in_batches(ids: list[int], size: int = 32) -> None:
+    from broadsheet.enrichment.stage import enrich_articles
+
+    progress = Progress(len(ids), "enrichment")
+    for start in range(0, len(ids), size):
+        enrich_articles(ids[start : start + size])
+        progress.step(len(ids[start : start + size]))
+    progress.finish()
+
+
 class Command(BaseCommand):
     help = "Poll feeds now, in the foreground, and fetch their new articles."
 
@@ -42,9 +52,13 @@ class Command(BaseCommand):
 
     def fetch_articles(self, ids: list[int]) -> dict[str, int]:
         counts = {"stored": 0, "failed": 0, "skipped": 0}
+        stored = []
         progress = Progress(len(ids), "articles")
         for article_id in ids:
-            counts[pipeline.process_article(article_id, pipeline.toolkit())] += 1
+            outcome = pipeline.process_article(article_id, pipeline.toolkit())
+            counts[outcome] += 1
+            stored += [article_id] if outcome == "stored" else []
             progress.step()
         progress.finish()
+        enrich_in_batches(stored)
         return counts

@@ -6,6 +6,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from broadsheet.articles.models import Article
 from broadsheet.core.progress import Progress
+from broadsheet.core.management.commands.poll import enrich_in_batches
 from broadsheet.ingest.pipeline import reprocess_article
 
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
             failed += not reprocess_article(article_id)
             progress.step()
         elapsed = progress.finish()
+        enrich_in_batches(ids)
         self.stdout.write(
             f"reprocessed {len(ids) - failed} articles in {elapsed:.1f} s; {failed} failed"
         )

@@ -1,0 +1,107 @@
+"""AI features for one article, produced once and cached.
+
+The result is stored per article, kind, backend and prompt version (and question, for
+answers), so a page asks for it as often as readers open it and the work is done once. Every
+sentence carries the indexes of the article sentences it came from, and the payload carries
+those sentences' text so that the page can find and highlight them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from django.db import IntegrityError
+
+from broadsheet.ai import offline
+from broadsheet.ai.models import AIResult
+from broadsheet.ai.sentences import split_sentences
+from broadsheet.articles.models import Article
+
+OFFLINE = "offline"
+OFFLINE_VERSION = "1"
+MAX_QUESTION = 300
+
+
+def normalize_question(question: str) -> str:
+    return re.sub(r"\s+", " ", question).strip()[:MAX_QUESTION]
+
+
+def question_key(question: str) -> str:
+    folded = normalize_question(question).lower().rstrip("?!. ")
+    return hashlib.sha256(folded.encode()).hexdigest() if folded else ""
+
+
+def offline_result(kind: str, article: Article, question: str) -> tuple[list, bool, int]:
+    if kind == AIResult.Kind.SUMMARY:
+        return offline.summarize(article.title, article.text), True, 0
+    if kind == AIResult.Kind.KEY_POINTS:
+        return offline.key_points(article.title, article.text), True, 0
+    found = offline.answer(question, article.title, article.text)
+    return found.sentences, found.found, 0
+
+
+def produce(kind: str, article: Article, question: str) -> tuple[list, bool, int, str, str]:
+    """(sentences, found, dropped, backend, prompt version): the LLM when configured."""
+    from broadsheet.ai import llm
+
+    generated = llm.generate(kind, article.title, article.text, question=question or None)
+    if generated is not None:
+        cited, dropped, backend = generated
+        found = bool(cited) or kind != AIResult.Kind.ANSWER
+        return cited, found, dropped, backend, llm.PROMPT_VERSION
+    cited, found, dropped = offline_result(kind, article, question)
+    return cited, found, dropped, OFFLINE, OFFLINE_VERSION
+
+
+def payload(article: Article, cited: list, found: bool) -> dict:
+    sentences = split_sentences(article.text)
+    used = sorted({i for item in cited for i in item.citations if 0 <= i < len(sentences)})
+    return {
+        "found": found,
+        "sentences": [{"text": item.text, "citations": list(item.citations)} for item in cited],
+        "sources": {str(i): sentences[i] for i in used},
+    }
+
+
+def cached_result(article: Article, kind: str, question: str = "") -> AIResult:
+    question = normalize_question(question)
+    key = question_key(question) if kind == AIResult.Kind.ANSWER else ""
+    found = AIResult.objects.filter(article=article, kind=kind, question_key=key).order_by(
+        "-created_at"
+    )
+    for result in found:
+        if result.backend == current_backend() and result.prompt_version == current_version():
+            return result
+    cited, answered, dropped, backend, version = produce(kind, article, question)
+    values = {
+        "payload": payload(article, cited, answered),
+        "dropped": dropped,
+        "question": question,
+    }
+    try:
+        result, _ = AIResult.objects.get_or_create(
+            article=article,
+            kind=kind,
+            backend=backend,
+            prompt_version=version,
+            question_key=key,
+            defaults=values,
+        )
+    except IntegrityError:  # another request stored the same result a moment ago
+        result = AIResult.objects.get(
+            article=article, kind=kind, backend=backend, prompt_version=version, question_key=key
+        )
+    return result
+
+
+def current_backend() -> str:
+    from broadsheet.ai import llm
+
+    return llm.backend_name() or OFFLINE
+
+
+def current_version() -> str:
+    from broadsheet.ai import llm
+
+    return llm.PROMPT_VERSION if llm.backend_name() else OFFLINE_VERSION

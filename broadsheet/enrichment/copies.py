@@ -1,0 +1,270 @@
+"""Syndicated copies: the same wire text republished by several outlets.
+
+A signature is a MinHash sketch of the text's word 4-gram shingles, so the estimated Jaccard
+similarity of two signatures tells how much running text two articles share. Headlines, bylines
+and a rewritten first clause touch few shingles; another article about the same event, written
+by other hands, shares almost none (measured in bench/copies.py). A copy trimmed to its first
+paragraphs has a low Jaccard similarity but sits almost wholly inside its original, so the
+containment of the smaller text (estimated from the Jaccard estimate and the two set sizes)
+also makes a copy.
+
+Signature layout: a little-endian uint32 with the number of distinct shingles, then NUM_PERM
+uint32 minima. The count lets a pair of signatures alone decide that a text is too short to judge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+SHINGLE_WORDS = 4
+NUM_PERM = 128
+BAND_ROWS = 3
+BANDS = NUM_PERM // BAND_ROWS  # 42 bands: a pair at Jaccard 0.45 shares a band 98% of the time
+# (at 0.30, the floor a trimmed copy must meet, 68%: the bench checks the band-key path too).
+# Measured in bench/copies.py (exact 4-gram sets): the weakest sample wire copy has Jaccard 0.52
+# (containment 0.71), its MinHash estimate 0.52; ECB+ documents by different hands about one
+# event stay below 0.35 unless they reuse wire paragraphs. Between 0.45 and 0.80 lie both the
+# sample copies and ECB+ wire texts re-edited by two outlets (spelling, headline, a sentence).
+THRESHOLD = 0.45
+# A trimmed copy: 90% of the smaller text inside the larger. The Jaccard floor keeps the
+# containment estimate meaningful: below ~0.3 the MinHash estimate of a small set inside a big
+# one is mostly noise (ECB+ pairs at true Jaccard 0.02-0.2 are estimated at containment > 0.9).
+CONTAINED = 0.9
+CONTAINED_JACCARD = 0.3
+MIN_SHINGLES = 12  # fewer than ~15 words: stubs and teasers agree by chance, so never a copy
+LOOKBACK = timedelta(days=14)
+SIGNATURE_BYTES = 4 * (NUM_PERM + 1)
+
+_WORD_RE = re.compile(r"\w+")
+_HEADER = np.dtype("<u4")
+_EMPTY = np.uint32(0xFFFFFFFF)
+# Multiply-shift hashing: one (a, b) pair per permutation, fixed so every process agrees.
+_RNG = np.random.Generator(np.random.PCG64(20240611))
+_A = _RNG.integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) | np.uint64(1)
+_B = _RNG.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
+
+
+def shingles(text: str) -> set[str]:
+    """Distinct word 4-grams, case-folded; a text shorter than that is one shingle."""
+    words = _WORD_RE.findall(text.casefold())
+    if len(words) <= SHINGLE_WORDS:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+
+
+def signature(text: str) -> bytes:
+    """The compact sketch stored in Enrichment.signature (516 bytes)."""
+    found = shingles(text or "")
+    mins = np.full(NUM_PERM, _EMPTY, dtype=np.uint32)
+    if found:
+        # crc32 is enough to fingerprint a shingle: the permutations below do the mixing.
+        keys = np.fromiter((zlib.crc32(s.encode()) for s in found), np.uint64, len(found))
+        with np.errstate(over="ignore"):
+            mixed = (keys[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
+        mins = mixed.min(axis=0).astype(np.uint32)
+    return np.array([len(found)], _HEADER).tobytes() + mins.astype("<u4").tobytes()
+
+
+def _unpack(sig: bytes | memoryview) -> tuple[int, np.ndarray]:
+    raw = np.frombuffer(bytes(sig), dtype="<u4")
+    if raw.size != NUM_PERM + 1:
+        raise ValueError(f"not a copy signature: {raw.size * 4} bytes")
+    return int(raw[0]), raw[1:]
+
+
+def similarity(sig_a: bytes, sig_b: bytes) -> float:
+    """Estimated Jaccard similarity of the two texts' shingle sets (0.0 when either is empty)."""
+    size_a, mins_a = _unpack(sig_a)
+    size_b, mins_b = _unpack(sig_b)
+    if not size_a or not size_b:
+        return 0.0
+    return float(np.count_nonzero(mins_a == mins_b)) / NUM_PERM
+
+
+def _as_signature(value: str | bytes | memoryview) -> bytes:
+    return signature(value) if isinstance(value, str) else bytes(value)
+
+
+def containment(sig_a: bytes, sig_b: bytes) -> float:
+    """Estimated share of the smaller text's shingles found in the other (0.0 when empty)."""
+    size_a, _ = _unpack(sig_a)
+    size_b, _ = _unpack(sig_b)
+    return float(_containment(similarity(sig_a, sig_b), size_a, size_b))
+
+
+def _containment(share, size_a, size_b):
+    """|A∩B| / min(|A|, |B|), with |A∩B| = J(|A|+|B|)/(1+J); works on numpy arrays too."""
+    smaller = np.maximum(np.minimum(size_a, size_b), 1)
+    return np.minimum(share * (size_a + size_b) / (1 + share) / smaller, 1.0)
+
+
+def _decide(share, size_a, size_b, threshold: float):
+    """The copy rule on Jaccard estimates and set sizes; works on numpy arrays too."""
+    judged = np.minimum(size_a, size_b) >= MIN_SHINGLES
+    trimmed = (share >= CONTAINED_JACCARD) & (_containment(share, size_a, size_b) >= CONTAINED)
+    return judged & ((share >= threshold) | trimmed)
+
+
+def is_copy(a: str | bytes, b: str | bytes, threshold: float = THRESHOLD) -> bool:
+    """Whether two texts (or their signatures) are copies of one text."""
+    sig_a, sig_b = _as_signature(a), _as_signature(b)
+    size_a, size_b = _unpack(sig_a)[0], _unpack(sig_b)[0]
+    return bool(_decide(similarity(sig_a, sig_b), size_a, size_b, threshold))
+
+
+def band_keys(sig: bytes) -> list[str]:
+    """LSH keys: two signatures likely to be copies share at least one key."""
+    size, mins = _unpack(sig)
+    if size < MIN_SHINGLES:
+        return []
+    rows = mins[: BANDS * BAND_ROWS].reshape(BANDS, BAND_ROWS)
+    return [
+        f"{i:02d}{hashlib.blake2b(r.tobytes(), digest_size=6).hexdigest()}"
+        for i, r in enumerate(rows)
+    ]
+
+
+# --- groups of copies ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One article as copy detection sees it."""
+
+    id: object
+    signature: bytes
+    published: datetime
+    source: object
+
+
+def earliest_original(group: Iterable[Item]) -> Item:
+    """The copy every other copy links to: first published, ties broken by id for stability."""
+    return min(group, key=lambda item: (item.published, str(item.id)))
+
+
+def candidate_pairs(items: Sequence[Item]) -> set[tuple[int, int]]:
+    """Index pairs that share a band key: the only pairs worth comparing."""
+    buckets: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        for key in band_keys(item.signature):
+            buckets.setdefault(key, []).append(index)
+    pairs = set()
+    for members in buckets.values():
+        pairs.update((a, b) for n, a in enumerate(members) for b in members[n + 1 :])
+    return pairs
+
+
+def find_copies(items: Sequence[Item], threshold: float = THRESHOLD) -> dict[object, object]:
+    """Map each copy's id to its group's earliest original; originals do not appear.
+
+    Copies are only sought across sources: an outlet republishing its own text is an update.
+    """
+    parent = list(range(len(items)))
+    for a, b in candidate_pairs(items):
+        first, second = items[a], items[b]
+        if first.source != second.source and is_copy(first.signature, second.signature, threshold):
+            parent[_root(parent, a)] = _root(parent, b)
+    return _links(items, parent)
+
+
+def _root(parent: list[int], index: int) -> int:
+    while parent[index] != index:
+        parent[index] = parent[parent[index]]
+        index = parent[index]
+    return index
+
+
+def _links(items: Sequence[Item], parent: list[int]) -> dict[object, object]:
+    groups: dict[int, list[Item]] = {}
+    for index, item in enumerate(items):
+        groups.setdefault(_root(parent, index), []).append(item)
+    links = {}
+    for group in groups.values():
+        original = earliest_original(group)
+        links.update({item.id: original.id for item in group if item is not original})
+    return links
+
+
+def matching(sig: bytes, others: Sequence[bytes], threshold: float = THRESHOLD) -> list[int]:
+    """Indexes of ``others`` that are copies of ``sig``, compared in one vectorised pass."""
+    size, mins = _unpack(sig)
+    if size < MIN_SHINGLES or not others:
+        return []
+    table = np.stack([_unpack(other)[1] for other in others])
+    sizes = np.array([_unpack(other)[0] for other in others])
+    share = np.count_nonzero(table == mins[None, :], axis=1) / NUM_PERM
+    return np.flatnonzero(_decide(share, size, sizes, threshold)).tolist()
+
+
+# --- database glue --------------------------------------------------------------------------
+
+
+def link_copies(article) -> object | None:
+    """Link ``article`` and any stored copies of it from other sources to the earliest one.
+
+    Returns the original the article now points to (None when it is the original or has no
+    copies). Reads the signatures of articles listed within LOOKBACK of this one.
+    """
+    from django.db import transaction
+
+    sig = _stored_signature(article)
+    matches = _matching_articles(article, sig)
+    if not matches:
+        return None
+    with transaction.atomic():
+        group = _whole_group(article, matches)
+        original = min(group, key=lambda a: (a.listed_at, a.pk))
+        _relink(group, original)
+    article.refresh_from_db(fields=["duplicate_of"])
+    return article.duplicate_of
+
+
+def _stored_signature(article) -> bytes:
+    from broadsheet.enrichment.models import Enrichment
+
+    stored = Enrichment.objects.filter(article=article).values_list("signature", flat=True).first()
+    return bytes(stored) if stored else signature(article.text)
+
+
+def _matching_articles(article, sig: bytes) -> list[int]:
+    from broadsheet.enrichment.models import Enrichment
+
+    rows = list(
+        Enrichment.objects.filter(
+            article__state="done",
+            article__listed_at__gte=article.listed_at - LOOKBACK,
+            article__listed_at__lte=article.listed_at + LOOKBACK,
+            signature__isnull=False,
+        )
+        .exclude(article__source_id=article.source_id)
+        .values_list("article_id", "signature")
+    )
+    # A signature of another layout (an older version) is skipped, not trusted.
+    valid = [(pk, bytes(s)) for pk, s in rows if len(s) == SIGNATURE_BYTES]
+    return [valid[i][0] for i in matching(sig, [s for _, s in valid])]
+
+
+def _whole_group(article, matches: list[int]) -> list:
+    from django.db.models import Q
+
+    from broadsheet.articles.models import Article
+
+    linked = Article.objects.filter(pk__in=matches).values_list("pk", "duplicate_of_id")
+    roots = {root or pk for pk, root in linked}
+    members = Article.objects.filter(Q(pk__in=roots) | Q(duplicate_of__in=roots) | Q(pk=article.pk))
+    return list(members.only("pk", "listed_at", "duplicate_of_id"))
+
+
+def _relink(group: list, original) -> None:
+    from broadsheet.articles.models import Article
+
+    others = [a.pk for a in group if a.pk != original.pk]
+    Article.objects.filter(pk__in=others).update(duplicate_of=original)
+    Article.objects.filter(pk=original.pk).update(duplicate_of=None)

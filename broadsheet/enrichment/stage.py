@@ -1,0 +1,88 @@
+"""The enrichment stage: what Broadsheet learns about an article once it is stored.
+
+Language, hashtags, an embedding and a near-duplicate signature are computed from the stored
+text (never from the network), so ``broadsheet reprocess`` can run the stage again at any time.
+Then syndicated copies are linked to their earliest original and related coverage refreshed.
+A batch is embedded at once: the embedder is much faster on many texts than on one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from broadsheet.articles.models import Article
+from broadsheet.enrichment import copies
+from broadsheet.enrichment.embeddings import default_embedder
+from broadsheet.enrichment.language import detect_language
+from broadsheet.enrichment.models import ArticleTag, Enrichment, Tag
+from broadsheet.enrichment.related import refresh_related
+from broadsheet.enrichment.tags import TagCandidate, extract_tags
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+def embedding_text(article: Article) -> str:
+    return f"{article.title}\n\n{article.text}"
+
+
+def enrich_articles(article_ids: list[int]) -> int:
+    """Enrich the stored articles among ``article_ids``; returns how many were enriched."""
+    articles = list(
+        Article.objects.filter(pk__in=article_ids, state=Article.State.DONE).select_related(
+            "source"
+        )
+    )
+    if not articles:
+        return 0
+    embedder = default_embedder()
+    vectors = embedder.embed([embedding_text(a) for a in articles])
+    for article, vector in zip(articles, vectors, strict=True):
+        enrich_one(article, vector, embedder.name)
+    for article in articles:
+        copies.link_copies(article)
+    for article in articles:
+        refresh_related(article)
+    return len(articles)
+
+
+def enrich_one(article: Article, vector, model_name: str) -> None:
+    language = detect_language(article.text, hint=article.language)
+    tags = extract_tags(article.title, article.text, language)
+    with transaction.atomic():
+        Article.objects.filter(pk=article.pk).update(language=language, enrich_due_at=None)
+        article.language = language
+        store_tags(article, tags)
+        Enrichment.objects.update_or_create(
+            article=article,
+            defaults={
+                "version": VERSION,
+                "embedding_model": model_name,
+                "embedding": vector.astype("float32").tobytes(),
+                "signature": copies.signature(article.text),
+                "enriched_at": timezone.now(),
+            },
+        )
+
+
+def tag_for(candidate: TagCandidate) -> Tag:
+    tag, _ = Tag.objects.get_or_create(
+        slug=candidate.slug[:100], defaults={"name": candidate.name[:100], "kind": candidate.kind}
+    )
+    return tag
+
+
+def store_tags(article: Article, tags: list[TagCandidate]) -> None:
+    ArticleTag.objects.filter(article=article).delete()
+    ArticleTag.objects.bulk_create(
+        [
+            ArticleTag(article=article, tag=tag_for(c), rank=rank, score=c.score)
+            for rank, c in enumerate(tags)
+            if c.slug
+        ],
+        ignore_conflicts=True,
+    )
