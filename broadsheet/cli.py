@@ -30,7 +30,8 @@ Feeds and articles:
   import-opml FILE   subscribe to every feed in an OPML file
   export-opml        write the subscriptions as OPML
   poll [FEED]        poll feeds now, in the foreground
-  reprocess          re-extract stored articles [--since DATE]
+  reprocess          re-extract and re-enrich stored articles [--since DATE]
+  status             feeds failing, articles by state, queue depth; exit 1 past thresholds
 
 Django's commands work too (migrate, createsuperuser, check, ...): broadsheet help --commands
 Each command explains its options: broadsheet COMMAND --help

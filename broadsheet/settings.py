@@ -212,6 +212,50 @@ if BEHIND_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# --- Security headers and production hardening (broadsheet.core.security) ---------------
+# django-csp writes the Content-Security-Policy; our middleware subclass adds the few headers
+# Django 5.2 does not send. It sits right after SecurityMiddleware so that the static files
+# whitenoise answers early get the same headers as pages.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "broadsheet.core.security.SecurityHeadersMiddleware",
+)
+# No inline script or style anywhere, the admin included (Django's admin needs none). Article
+# photos are hot-linked from publishers, hence any http(s) image; data: covers tiny placeholders.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "https:", "http:", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+BROADSHEET_PERMISSIONS_POLICY = env_str(
+    "BROADSHEET_PERMISSIONS_POLICY",
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()",
+)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The AI box's fetch() reads the csrftoken cookie from JavaScript, so it must stay readable;
+# the session cookie is the one that matters and it is HttpOnly.
+CSRF_COOKIE_HTTPONLY = False
+if BEHIND_HTTPS:
+    LANGUAGE_COOKIE_SECURE = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("BROADSHEET_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Preloading is a promise to browser vendors that is slow to take back, so it is opt-in;
+    # Django's warning about it is silenced only while the operator has not opted in.
+    SECURE_HSTS_PRELOAD = env_bool("BROADSHEET_HSTS_PRELOAD", False)
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+    # A proxy that already redirects http to https makes Django's redirect redundant.
+    if not SECURE_SSL_REDIRECT:
+        SILENCED_SYSTEM_CHECKS.append("security.W008")
+
 # --- Fetching -----------------------------------------------------------------------------
 BROADSHEET_ALLOW_PRIVATE_NETWORKS = env_bool("BROADSHEET_ALLOW_PRIVATE_NETWORKS", False)
 # Networks or single addresses that may be fetched although private, e.g. "127.0.0.1,10.1.0.0/16".
@@ -318,3 +362,28 @@ BROADSHEET_COMMENT_NEW_ACCOUNT_HOURS = env_int(
 BROADSHEET_COMMENT_TRUSTED_AFTER = env_int("BROADSHEET_COMMENT_TRUSTED_AFTER", 2, minimum=0)
 BROADSHEET_COMMENT_SPAM_THRESHOLD = env_int("BROADSHEET_COMMENT_SPAM_THRESHOLD", 5, minimum=1)
 BROADSHEET_COMMENT_BAD_WORDS = env_list("BROADSHEET_COMMENT_BAD_WORDS", [])
+
+# --- Task backend: database queue (default) or Redis (django-tasks-rq) --------------------
+# BROADSHEET_TASK_BACKEND=rq moves the queue to Redis at REDIS_URL for sites where the
+# database queue becomes the bottleneck; `broadsheet worker` then runs an RQ worker on the
+# same queues. The database backend's app stays installed so its tables (and their history)
+# remain whichever backend is chosen. Needs `pip install django-tasks-rq`.
+TASK_QUEUES = TASKS["default"]["QUEUES"]
+BROADSHEET_TASK_BACKEND = env_str("BROADSHEET_TASK_BACKEND", "db").lower()
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+if BROADSHEET_TASK_BACKEND not in {"db", "rq"}:
+    _problem(
+        "BROADSHEET_TASK_BACKEND", BROADSHEET_TASK_BACKEND, "expected db or rq", "broadsheet.E015"
+    )
+    BROADSHEET_TASK_BACKEND = "db"
+if BROADSHEET_TASK_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+    # Results are only looked at while debugging; an hour keeps Redis small under load.
+    # A job past DEFAULT_TIMEOUT is stopped; a feed poll with its retries fits well inside.
+    RQ_QUEUES = {
+        name: {"URL": REDIS_URL, "DEFAULT_RESULT_TTL": 3600, "DEFAULT_TIMEOUT": 900}
+        for name in TASK_QUEUES
+    }
+    # RQ logs every job at INFO: thousands of lines an hour that say nothing went wrong.
+    LOGGING["loggers"]["rq.worker"] = {"level": "WARNING"}

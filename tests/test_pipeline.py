@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from broadsheet.articles.models import Article, ArticleFeed
+from broadsheet.enrichment.models import ArticleTag, RelatedArticle
 from broadsheet.ingest.urls import normalize_url
 from broadsheet.sources.models import Feed, Source
 from broadsheet.sources.subscribe import subscribe
@@ -28,11 +29,17 @@ def make_everything_due() -> None:
     Feed.objects.update(next_poll_at=timezone.now() - timedelta(seconds=1))
 
 
-@pytest.fixture
-def ingested(publisher, run_worker):
+def test_the_whole_pipeline_on_the_sample_publisher(publisher, run_worker, client):
+    """One ingestion (it takes a while), then every property checked on its result."""
     feeds = subscribe_all(publisher)
     run_worker()
-    return publisher, feeds
+    ingested = (publisher, feeds)
+    check_every_article_is_fetched_extracted_and_stored_once(ingested)
+    check_extracted_fields_match_what_the_publisher_wrote(ingested)
+    check_one_article_through_two_feeds_is_stored_once_and_linked_to_both(ingested)
+    check_stored_article_is_shown_on_its_page(ingested, client)
+    check_every_article_is_enriched(ingested)
+    check_second_poll_is_conditional_and_stores_nothing_new(ingested, run_worker)
 
 
 def corpus_urls(publisher) -> set[str]:
@@ -44,7 +51,7 @@ def stored_article(publisher, written) -> Article:
     return Article.objects.get(canonical_url=url, state=Article.State.DONE)
 
 
-def test_every_article_is_fetched_extracted_and_stored_once(ingested):
+def check_every_article_is_fetched_extracted_and_stored_once(ingested):
     publisher, feeds = ingested
     assert Feed.objects.filter(error_count=0).count() == len(feeds)
     stored = Article.objects.filter(state=Article.State.DONE)
@@ -56,7 +63,7 @@ def test_every_article_is_fetched_extracted_and_stored_once(ingested):
     assert Source.objects.count() == len(publisher.corpus.outlets)
 
 
-def test_extracted_fields_match_what_the_publisher_wrote(ingested):
+def check_extracted_fields_match_what_the_publisher_wrote(ingested):
     publisher, _ = ingested
     for written in publisher.corpus.articles:
         article = stored_article(publisher, written)
@@ -70,7 +77,7 @@ def test_extracted_fields_match_what_the_publisher_wrote(ingested):
             assert written.image.credit in article.credit
 
 
-def test_one_article_through_two_feeds_is_stored_once_and_linked_to_both(ingested):
+def check_one_article_through_two_feeds_is_stored_once_and_linked_to_both(ingested):
     publisher, _ = ingested
     main_feed = Feed.objects.get(url=publisher.feeds(main_only=True)[0].url)
     assert ArticleFeed.objects.filter(feed=main_feed).exists()
@@ -80,7 +87,7 @@ def test_one_article_through_two_feeds_is_stored_once_and_linked_to_both(ingeste
     assert not Article.objects.filter(url__contains="utm_").exists()
 
 
-def test_second_poll_is_conditional_and_stores_nothing_new(ingested, run_worker):
+def check_second_poll_is_conditional_and_stores_nothing_new(ingested, run_worker):
     publisher, feeds = ingested
     articles, links = Article.objects.count(), ArticleFeed.objects.count()
     publisher.stats.reset()
@@ -95,7 +102,7 @@ def test_second_poll_is_conditional_and_stores_nothing_new(ingested, run_worker)
     assert Feed.objects.filter(error_count=0, last_success_at__isnull=False).count() == len(feeds)
 
 
-def test_stored_article_is_shown_on_its_page(ingested, client):
+def check_stored_article_is_shown_on_its_page(ingested, client):
     publisher, _ = ingested
     written = next(a for a in publisher.corpus.articles if a.image)
     article = stored_article(publisher, written)
@@ -107,3 +114,23 @@ def test_stored_article_is_shown_on_its_page(ingested, client):
     assert "<figure" in html and "<figcaption" in html
     front = client.get("/").content.decode()
     assert article.source.name in front
+
+
+def check_every_article_is_enriched(ingested):
+    publisher, _ = ingested
+    stored = Article.objects.filter(state=Article.State.DONE)
+    assert not stored.filter(enrichment__isnull=True).exists()
+    assert not stored.filter(enrich_due_at__isnull=False).exists()
+    assert set(stored.values_list("language", flat=True)) == {"en"}
+    for article in stored:
+        assert 3 <= ArticleTag.objects.filter(article=article).count() <= 8, article.title
+        related = RelatedArticle.objects.filter(article=article).select_related("related")
+        assert all(row.related.source_id != article.source_id for row in related)
+    for written in publisher.corpus.articles:
+        copy = stored_article(publisher, written)
+        if written.wire_of:
+            outlet, slug = written.wire_of.split("/")
+            original = stored_article(publisher, publisher.corpus.article(outlet, slug))
+            assert copy.duplicate_of_id == original.pk, written.title
+        else:
+            assert copy.duplicate_of_id is None, written.title

@@ -13,7 +13,6 @@ import re
 
 from django.db import IntegrityError
 
-from broadsheet.ai import offline
 from broadsheet.ai.models import AIResult
 from broadsheet.ai.sentences import split_sentences
 from broadsheet.articles.models import Article
@@ -32,26 +31,19 @@ def question_key(question: str) -> str:
     return hashlib.sha256(folded.encode()).hexdigest() if folded else ""
 
 
-def offline_result(kind: str, article: Article, question: str) -> tuple[list, bool, int]:
-    if kind == AIResult.Kind.SUMMARY:
-        return offline.summarize(article.title, article.text), True, 0
-    if kind == AIResult.Kind.KEY_POINTS:
-        return offline.key_points(article.title, article.text), True, 0
-    found = offline.answer(question, article.title, article.text)
-    return found.sentences, found.found, 0
-
-
 def produce(kind: str, article: Article, question: str) -> tuple[list, bool, int, str, str]:
-    """(sentences, found, dropped, backend, prompt version): the LLM when configured."""
+    """(sentences, found, dropped, backend, prompt version): the LLM when configured and
+    grounded, else the offline method (which the LLM module falls back to by itself)."""
     from broadsheet.ai import llm
 
-    generated = llm.generate(kind, article.title, article.text, question=question or None)
-    if generated is not None:
-        cited, dropped, backend = generated
-        found = bool(cited) or kind != AIResult.Kind.ANSWER
-        return cited, found, dropped, backend, llm.PROMPT_VERSION
-    cited, found, dropped = offline_result(kind, article, question)
-    return cited, found, dropped, OFFLINE, OFFLINE_VERSION
+    made = llm.generate(kind, article.title, article.text, question=question or None)
+    return (
+        made.sentences,
+        made.found,
+        made.dropped,
+        made.backend,
+        made.prompt_version or OFFLINE_VERSION,
+    )
 
 
 def payload(article: Article, cited: list, found: bool) -> dict:
@@ -98,10 +90,14 @@ def cached_result(article: Article, kind: str, question: str = "") -> AIResult:
 def current_backend() -> str:
     from broadsheet.ai import llm
 
-    return llm.backend_name() or OFFLINE
+    try:
+        backend = llm.configured_backend()
+    except llm.LLMError:
+        return OFFLINE
+    return backend.name if backend else OFFLINE
 
 
 def current_version() -> str:
     from broadsheet.ai import llm
 
-    return llm.PROMPT_VERSION if llm.backend_name() else OFFLINE_VERSION
+    return llm.PROMPT_VERSION if current_backend() != OFFLINE else OFFLINE_VERSION

@@ -11,6 +11,7 @@ from broadsheet.articles.models import Article
 from broadsheet.community import rules, spam
 from broadsheet.community.errors import BadInput
 from broadsheet.community.models import Comment, Member, Report
+from broadsheet.front.pagecache import comments_changed
 
 
 def do_sign_up(form):
@@ -54,6 +55,7 @@ def do_edit_comment(comment: Comment, text: str) -> Comment:
 
 def do_delete_comment(comment: Comment) -> None:
     Comment.objects.filter(pk=comment.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    comments_changed([comment.article_id])
 
 
 def do_report_comment(comment: Comment, reporter) -> None:
@@ -70,10 +72,12 @@ def do_report_comment(comment: Comment, reporter) -> None:
         status=Comment.Status.SHOWN,
         report_count__gte=settings.BROADSHEET_COMMENT_REPORTS_TO_HIDE,
     ).update(status=Comment.Status.HELD, held_for=Comment.HeldFor.REPORTS)
+    comments_changed([comment.article_id])
 
 
 def do_approve_comments(comments, moderator) -> int:
     """Approval clears the report counter, so it takes fresh reports to hide the comment again."""
+    comments_changed(comments.values_list("article_id", flat=True))
     return comments.update(
         status=Comment.Status.SHOWN,
         held_for=Comment.HeldFor.NOTHING,
@@ -84,6 +88,7 @@ def do_approve_comments(comments, moderator) -> int:
 
 
 def do_hide_comments(comments, moderator) -> int:
+    comments_changed(comments.values_list("article_id", flat=True))
     return comments.update(
         status=Comment.Status.HIDDEN, reviewed_at=timezone.now(), reviewed_by=moderator
     )

@@ -49,3 +49,14 @@ def allowed_networks(app_configs=None, **kwargs):
                 )
             )
     return errors
+
+
+@checks.register(checks.Tags.compatibility)
+def llm_backend(app_configs=None, **kwargs):
+    from broadsheet.ai.llm import LLMConfig
+
+    config = LLMConfig.from_settings()
+    problem = config.problem() if config.base_url else ""  # no LLM configured: offline AI
+    if not problem:
+        return []
+    return [checks.Error(problem, id="broadsheet.E011")]

@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from broadsheet.articles.models import Article
 from broadsheet.enrichment import copies
-from broadsheet.enrichment.embeddings import default_embedder
+from broadsheet.enrichment.embeddings import get_embedder
 from broadsheet.enrichment.language import detect_language
 from broadsheet.enrichment.models import ArticleTag, Enrichment, Tag
 from broadsheet.enrichment.related import refresh_related
 from broadsheet.enrichment.tags import TagCandidate, extract_tags
+from broadsheet.front import pagecache
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def enrich_articles(article_ids: list[int]) -> int:
     )
     if not articles:
         return 0
-    embedder = default_embedder()
+    embedder = get_embedder()
     vectors = embedder.embed([embedding_text(a) for a in articles])
     for article, vector in zip(articles, vectors, strict=True):
         enrich_one(article, vector, embedder.name)
@@ -47,7 +48,13 @@ def enrich_articles(article_ids: list[int]) -> int:
         copies.link_copies(article)
     for article in articles:
         refresh_related(article)
+    # Tags, language and copy links were written with update()/bulk_create: no model signal.
+    pagecache.enrichment_changed([a.pk for a in articles] + originals_of(articles))
     return len(articles)
+
+
+def originals_of(articles: list[Article]) -> list[int]:
+    return [a.duplicate_of_id for a in articles if a.duplicate_of_id]
 
 
 def enrich_one(article: Article, vector, model_name: str) -> None:

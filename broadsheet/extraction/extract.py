@@ -417,7 +417,9 @@ def caption_and_credit(figure: HtmlElement) -> tuple[str, str]:
     caption = clean_text(element.text_content()) if element is not None else ""
     marked = CREDIT_XPATH(figure)
     if marked and (credit := clean_text(marked[0].text_content())):
-        return clean_text(caption.replace(credit, "")), clean_credit(credit)
+        # Only the credit line itself goes: the same words may also appear in the caption.
+        head, _, tail = caption.rpartition(credit)
+        return clean_text(f"{head} {tail}"), clean_credit(credit)
     return split_credit(caption)
 
 

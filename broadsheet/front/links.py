@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.text import slugify
 
 SLUG_MAX = 80
@@ -42,3 +42,11 @@ def safe_external_url(url: str) -> str:
     if parts.scheme.lower() not in SAFE_SCHEMES or not parts.netloc:
         return ""
     return url
+
+
+def tag_url(tag) -> str:
+    """The tag's page, or "" for a slug no URL can carry (a slash, say): skipped, not a 500."""
+    try:
+        return reverse("tag", args=[tag.slug])
+    except NoReverseMatch:
+        return ""

@@ -6,13 +6,18 @@ just the opening characters of the text for a teaser, cut in the database.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, NullIf, Substr
 from django.http import Http404
+from django.utils import timezone
 
 from broadsheet.articles.models import Article
 from broadsheet.community.queries import comment_count
+from broadsheet.enrichment.models import ArticleTag, RelatedArticle, Tag
+from broadsheet.front.models import AdSlot
 from broadsheet.sources.models import Source
 
 PER_PAGE = 30
@@ -91,3 +96,90 @@ def page_of(items: QuerySet, raw_number: str | None, per_page: int = PER_PAGE) -
         return paginator.page(page_number(raw_number))
     except EmptyPage as exc:
         raise Http404("No such page.") from exc
+
+
+# --- Coverage, tags, related, search --------------------------------------------------------
+
+COVERAGE_WINDOW = timedelta(days=1)
+MOST_COVERED = 5
+MIN_COVERAGE = 2
+RELATED_SHOWN = 8
+SEARCH_MAX_CHARS = 200
+
+
+def most_covered(now=None) -> list[Article]:
+    """The day's stories that the most outlets carry, for the strip at the top of the front page.
+
+    The rule: among originals listed in the last 24 hours, coverage = the syndicated copies of
+    the story + the related articles (precomputed by enrichment) that another outlet listed in
+    the same 24 hours. Stories with a coverage of at least 2 qualify; the highest coverage comes
+    first and, on a tie, the newest. The list below the strip stays in plain newest-first order.
+    """
+    since = (now or timezone.now()) - COVERAGE_WINDOW
+    copies = Count("copies", filter=Q(copies__state=Article.State.DONE), distinct=True)
+    related = Count(
+        "related_rows",
+        filter=Q(related_rows__related__listed_at__gte=since)
+        & ~Q(related_rows__related__source=F("source")),
+        distinct=True,
+    )
+    recent = public_articles().filter(duplicate_of__isnull=True, listed_at__gte=since)
+    ranked = (
+        light(recent)
+        .annotate(coverage=copies + related)
+        .filter(coverage__gte=MIN_COVERAGE)
+        .order_by("-coverage", "-shown_time", "-id")
+    )
+    return list(with_copies(ranked)[:MOST_COVERED])
+
+
+def article_tags(article: Article) -> list[Tag]:
+    return list(Tag.objects.filter(article_tags__article=article).order_by("article_tags__rank"))
+
+
+def tag_articles(tag: Tag) -> QuerySet[Article]:
+    """Stories with the tag, each once: a tagged copy brings in its original."""
+    tagged = ArticleTag.objects.filter(tag=tag).values("article_id")
+    originals_of_copies = Article.objects.filter(pk__in=tagged, duplicate_of__isnull=False).values(
+        "duplicate_of"
+    )
+    stories = public_articles().filter(
+        Q(pk__in=tagged) | Q(pk__in=originals_of_copies), duplicate_of__isnull=True
+    )
+    return with_copies(light(newest_first(stories)))
+
+
+def story_key(article_id: int, original_id: int | None) -> int:
+    return original_id or article_id
+
+
+def related_stories(article: Article, limit: int = RELATED_SHOWN) -> list[Article]:
+    """Related coverage, best first, each story once: copies fold into their original's entry."""
+    rows = RelatedArticle.objects.filter(
+        article=article, related__state=Article.State.DONE
+    ).values_list("related_id", "related__duplicate_of_id")
+    own = story_key(article.pk, article.duplicate_of_id)
+    keys: list[int] = []
+    for related_id, original_id in rows.order_by("-score", "related_id"):
+        key = story_key(related_id, original_id)
+        if key != own and key not in keys:
+            keys.append(key)
+    keys = keys[:limit]
+    found = with_copies(light(public_articles().filter(pk__in=keys)))
+    by_pk = {item.pk: item for item in found}
+    return [by_pk[key] for key in keys if key in by_pk]
+
+
+def clean_query(raw: str | None) -> str:
+    return " ".join((raw or "").split())[:SEARCH_MAX_CHARS]
+
+
+def search_articles(query: str) -> QuerySet[Article]:
+    """Title and text, case-insensitively; a full-text index is the search issue's job."""
+    matches = Q(title__icontains=query) | Q(text__icontains=query)
+    stories = public_articles().filter(matches, duplicate_of__isnull=True)
+    return with_copies(light(newest_first(stories)))
+
+
+def enabled_ads() -> list[AdSlot]:
+    return list(AdSlot.objects.filter(enabled=True).order_by("name", "id"))

@@ -9,4 +9,8 @@ urlpatterns = [
     path("article/<int:pk>/", views.article_by_id, name="article-by-id"),
     path("source/<slug:slug>/", views.source_page, name="source"),
     path("sources/", views.sources_page, name="sources"),
+    path("tag/<str:slug>/", views.tag_page, name="tag"),
+    path("search/", views.search_page, name="search"),
+    path("csrf.json", views.csrf_cookie, name="csrf-cookie"),
+    path("ads.css", views.ad_styles, name="ad-styles"),
 ]

@@ -38,6 +38,9 @@ _JSON_VERSION = re.compile(r"^https?://jsonfeed\.org/version/(\d+)(?:\.(\d+))?")
 _BLOCK_TAG = re.compile(r"<(?:br|p|div|li|h[1-6]|tr|td)\b[^<>]*>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[a-zA-Z/!?][^<>]*>")
 _XML_ENCODING = re.compile(rb"^<\?xml[^>]*encoding\s*=")
+# expat checks attribute names pairwise: a tag with 100,000 attributes takes minutes to parse.
+# No real feed has a start tag anywhere near this long (UTF-16 puts a NUL after the "<").
+_HUGE_TAG = re.compile(rb"<\x00?[A-Za-z_][^<>]{32768}")
 # Byte-order marks, and the NUL bytes that open UTF-16/32 text without one: feedparser reads those.
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\x00", b"<\x00")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -147,6 +150,8 @@ def _parse_xml_feed(content: bytes, url: str, content_type: str | None) -> Parse
     if not content.strip():
         raise PipelineError(ErrorKind.NOT_A_FEED, "empty body: no feed to read")
     content = _strip_leading_space(content)
+    if _HUGE_TAG.search(content):
+        raise PipelineError(ErrorKind.NOT_A_FEED, "a tag longer than 32 KiB: not a feed")
     charset, guessed = _choose_charset(content, content_type)
     result = _run_feedparser(content, charset)
     if not result.get("version") and not result.get("entries"):

@@ -117,15 +117,19 @@ def accepts_gzip(header: str | None) -> bool:
     return False
 
 
-def check_loopback(host: str) -> str:
-    """Refuse anything but loopback: the publisher must never be reachable from outside."""
+def check_loopback(host: str, allowed: str | None = None) -> str:
+    """Refuse anything but loopback: the publisher must never be reachable from outside.
+
+    ``allowed`` names the one other address a caller vouches for: the bridge address of
+    network namespaces a benchmark created itself, which only those namespaces can reach.
+    """
     if host == "localhost":
         return "127.0.0.1"
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         raise ValueError(f"host must be a loopback address, not {host!r}") from None
-    if not address.is_loopback:
+    if not address.is_loopback and host != allowed:
         raise ValueError(f"host must be a loopback address, not {host!r}")
     return host
 
@@ -148,6 +152,7 @@ class SamplePublisher:
     sees identical bytes and validators. ``scale`` > 1 adds synthetic articles for benchmarks;
     a corpus that large is rendered on first request instead of at start. ``feed_size`` is the
     number of items per feed page; later pages are linked with ``rel="next"`` (``next_url``).
+    ``allow_address`` lets ``host`` be that one non-loopback address (see ``check_loopback``).
     """
 
     def __init__(
@@ -159,8 +164,9 @@ class SamplePublisher:
         scale: int = 1,
         corpus: Corpus | None = None,
         feed_size: int = 50,
+        allow_address: str | None = None,
     ) -> None:
-        self.host = check_loopback(host)
+        self.host = check_loopback(host, allow_address)
         self.port = port
         self.corpus = corpus or load_corpus(now=now, scale=scale)
         self.feed_size = feed_size

@@ -13,6 +13,15 @@ class Source(models.Model):
     icon_url = models.URLField(max_length=2000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    class BodyMode(models.TextChoices):
+        FULL = "full", "full text"
+        TEASER = "teaser", "teaser, then a link to the original"
+
+    # The operator's choice per publisher: show the whole article, or its opening paragraphs
+    # and a clear "Continue reading" link to the original.
+    body_mode = models.CharField(max_length=10, choices=BodyMode.choices, default=BodyMode.FULL)
+    teaser_paragraphs = models.PositiveSmallIntegerField(default=3)
+
     class Meta:
         ordering = ["name"]
 

@@ -46,14 +46,22 @@ def check_feed(url: str) -> tuple[str, str]:
 
     response = toolkit().get(url, accept="feed")
     try:
-        parsed = parse_feed(response.content, url=response.url, content_type=response.content_type)
+        parsed = parse_feed(
+            response.content,
+            url=response.url,
+            content_type=response.headers.get("content-type") or response.content_type,
+        )
         return url, parsed.title or ""
     except PipelineError as error:
         candidates = discover_feeds(response.content, response.url)
         if error.kind != ErrorKind.NOT_A_FEED or not candidates:
             raise
     response = toolkit().get(candidates[0], accept="feed")
-    parsed = parse_feed(response.content, url=response.url, content_type=response.content_type)
+    parsed = parse_feed(
+        response.content,
+        url=response.url,
+        content_type=response.headers.get("content-type") or response.content_type,
+    )
     return candidates[0], parsed.title or ""
 
 

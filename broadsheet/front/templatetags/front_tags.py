@@ -16,7 +16,7 @@ MINUTE = 60
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 EXCERPT_CHARS = 200
-TRAILING_PUNCTUATION = " ,;:.-–—"  # noqa: RUF001 - the dashes are meant
+TRAILING_PUNCTUATION = " ,;:.-–—"
 
 
 def describe_age(moment: datetime, now: datetime) -> str:
@@ -91,3 +91,8 @@ def article_url(article) -> str:
 @register.filter
 def source_url(source) -> str:
     return links.source_url(source)
+
+
+@register.filter
+def tag_url(tag) -> str:
+    return links.tag_url(tag)

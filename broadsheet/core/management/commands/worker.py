@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from broadsheet.ingest import scheduler
+from broadsheet.ingest import rq_backend, scheduler
 
 log = logging.getLogger("broadsheet.worker")
 
@@ -59,22 +59,28 @@ class Command(BaseCommand):
             "--interval",
             type=float,
             default=0.5,
-            help="seconds to wait when the queue is empty (default 0.5)",
+            help="seconds to wait when the database queue is empty (default 0.5; RQ blocks)",
         )
 
     def handle(self, *args, no_scheduler, until_idle, interval, **options):
         if until_idle:
-            run_until_idle()
+            if rq_backend.enabled():
+                rq_backend.run_until_idle(scheduler.tick)
+            else:
+                run_until_idle()
             return
         thread = None
         if not no_scheduler:
             thread = scheduler.SchedulerThread()
             thread.start()
         log.info("worker %s started (scheduler %s)", worker_id(), "on" if thread else "off")
-        worker = make_worker(batch=False, interval=interval)
-        worker.configure_signals()
         try:
-            worker.run()
+            if rq_backend.enabled():
+                rq_backend.work(worker_id())
+            else:
+                worker = make_worker(batch=False, interval=interval)
+                worker.configure_signals()
+                worker.run()
         finally:
             if thread:
                 thread.stop()

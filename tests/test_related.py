@@ -1,0 +1,172 @@
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from broadsheet.enrichment import related
+from broadsheet.enrichment.embeddings import get_embedder, to_bytes
+from broadsheet.enrichment.related import Item, refresh_related, related_for, shared_index
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _unit(*values):
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_other_outlets_only_two_each_and_no_copies():
+    target = Item(1, source_id=1, published_at=NOW)
+    items = [Item(10 + i, source_id=2 + i % 3, published_at=NOW) for i in range(9)]
+    items += [Item(50, source_id=1, published_at=NOW)]  # same outlet
+    items += [Item(51, source_id=9, published_at=NOW, duplicate_of=1)]  # a copy of the target
+    items += [Item(52, source_id=8, published_at=NOW)]  # near-identical text, not yet linked
+    rng = np.random.default_rng(0)
+    vector = _unit(1, 0, 0, 0)
+    vectors = [_unit(1, *rng.uniform(0.3, 0.9, 3)) for _ in items[:-1]] + [_unit(1, 0.01, 0, 0)]
+    ranked = related_for(target, vector, items, np.array(vectors), NOW)
+    ids = [key for key, _ in ranked]
+    by_id = {item.id: item for item in items}
+    outlets = [by_id[key].source_id for key in ids]
+    assert len(ids) == 6 and max(outlets.count(s) for s in set(outlets)) == 2
+    assert not {50, 51, 52} & set(ids)
+
+
+def test_recent_preferred_when_equally_similar():
+    target = Item(1, source_id=1, published_at=NOW)
+    old = Item(2, source_id=2, published_at=NOW - timedelta(days=30))
+    new = Item(3, source_id=3, published_at=NOW - timedelta(hours=2))
+    same = _unit(1, 1, 0)
+    ranked = related_for(target, _unit(1, 0, 0), [old, new], np.array([same, same]), NOW)
+    assert [key for key, _ in ranked] == [3, 2]
+
+
+def test_query_expansion_lifts_same_event_share_on_ecbplus():
+    import json
+
+    from bench.related import expanded_share, same_event_share
+    from tests.datasets import dataset
+
+    lines = (dataset("stories-ecbplus-dev") / "docs.jsonl").open()
+    docs = [json.loads(line) for line in lines]
+    vectors = get_embedder().embed([doc["text"] for doc in docs])
+    labels = np.array([doc["story_id"] for doc in docs])
+    expanded = expanded_share(vectors, labels)
+    assert expanded >= 0.958 and expanded > same_event_share(vectors, labels) + 0.005
+
+
+TEXTS = {
+    "wire": "A magnitude 6.1 earthquake struck Sumatra near Padang, killing 12 people.",
+    "other": "Rescuers in Padang dug through rubble after the Sumatra earthquake killed 12 people.",
+    "chile": "Chile's copper exports rose in March as prices in Santiago markets recovered.",
+}
+
+
+def _article(source, key, text, **extra):
+    from broadsheet.articles.models import Article
+    from broadsheet.enrichment.models import Enrichment
+
+    article = Article.objects.create(
+        url=f"https://{source.slug}.example/{key}",
+        url_key=f"{source.slug}-{key}",
+        source=source,
+        title=key,
+        text=text,
+        state=Article.State.DONE,
+        published_at=NOW,
+        **extra,
+    )
+    embedder = get_embedder()
+    Enrichment.objects.create(
+        article=article,
+        embedding_model=embedder.name,
+        embedding=to_bytes(embedder.embed([text])[0]),
+    )
+    return article
+
+
+@pytest.mark.django_db
+def test_refresh_related_writes_rows_and_updates_neighbours():
+    from broadsheet.enrichment.models import RelatedArticle
+    from broadsheet.sources.models import Source
+
+    daily, herald, wire = (
+        Source.objects.create(name=n, slug=n, homepage=f"https://{n}.example/")
+        for n in ("daily", "herald", "wire")
+    )
+    first = _article(wire, "quake", TEXTS["wire"])
+    copy = _article(daily, "quake-copy", TEXTS["wire"] + " More soon.", duplicate_of=first)
+    _article(herald, "copper", TEXTS["chile"])
+    assert refresh_related(first, now=NOW) == 0
+    second = _article(herald, "quake", TEXTS["other"])
+    assert refresh_related(second, now=NOW) == 1
+    assert list(
+        RelatedArticle.objects.filter(article=second).values_list("related", flat=True)
+    ) == [first.id]
+    assert list(RelatedArticle.objects.filter(article=first).values_list("related", flat=True)) == [
+        second.id
+    ]
+    assert not RelatedArticle.objects.filter(related=copy).exists()
+
+
+@pytest.fixture
+def index_home(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    related._SHARED.clear()
+    yield tmp_path / "vectors"
+    related._SHARED.clear()
+
+
+def _outlets():
+    from broadsheet.sources.models import Source
+
+    return [
+        Source.objects.create(name=n, slug=n, homepage=f"https://{n}.example/")
+        for n in ("daily", "herald", "wire")
+    ]
+
+
+@pytest.mark.django_db
+def test_shared_index_persists_catches_up_and_rebuilds(index_home):
+    daily, herald, wire = _outlets()
+    first = _article(wire, "quake", TEXTS["wire"])
+    copper = _article(herald, "copper", TEXTS["chile"])
+    embedder = get_embedder()
+    index = shared_index(embedder.name, embedder.dim)
+    assert len(index) == 2 and (index_home / f"{embedder.name}.usearch").is_file()
+    related._SHARED.clear()
+    newer = _article(daily, "quake", TEXTS["other"])
+    reopened = shared_index()
+    assert len(reopened) == 3 and reopened.search(first_vector(newer), 1)[0][0] == newer.id
+    related._SHARED.clear()
+    first.delete()
+    assert sorted(shared_index().index.ids()) == sorted([copper.id, newer.id])
+
+
+def first_vector(article):
+    from broadsheet.enrichment.embeddings import from_bytes
+
+    return from_bytes(article.enrichment.embedding)
+
+
+@pytest.mark.django_db
+def test_unreadable_index_file_is_rebuilt(index_home):
+    (wire,) = _outlets()[2:]
+    _article(wire, "quake", TEXTS["wire"])
+    index_home.mkdir()
+    (index_home / f"{get_embedder().name}.usearch").write_bytes(b"not an index at all")
+    assert len(shared_index()) == 1
+
+
+@pytest.mark.django_db
+def test_large_collection_goes_through_the_shared_index(index_home, monkeypatch):
+    from broadsheet.enrichment.models import RelatedArticle
+
+    monkeypatch.setattr(related, "EXACT_LIMIT", 2)
+    daily, herald, wire = _outlets()
+    first = _article(wire, "quake", TEXTS["wire"])
+    _article(daily, "copper", TEXTS["chile"])
+    second = _article(herald, "quake", TEXTS["other"])
+    assert refresh_related(second, now=NOW) == 1
+    assert RelatedArticle.objects.get(article=second).related_id == first.id
+    assert second.id in shared_index().index.ids()

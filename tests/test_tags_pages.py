@@ -1,0 +1,107 @@
+"""Tag pages: the stories carrying a tag, newest first, each story once."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from broadsheet.articles.models import Article
+from broadsheet.enrichment.models import ArticleTag, Tag
+from broadsheet.front.queries import PER_PAGE
+from tests.test_front import make_article, make_source, page_html, titles_in
+
+
+@pytest.fixture
+def ports():
+    return Tag.objects.create(name="Ports", slug="ports")
+
+
+def tagged(article, tag):
+    ArticleTag.objects.create(article=article, tag=tag)
+    return article
+
+
+@pytest.mark.django_db
+def test_tag_page_lists_tagged_stories_newest_first(client, ports):
+    gazette = make_source()
+    now = timezone.now()
+    tagged(make_article(gazette, "Older", published_at=now - timedelta(hours=5)), ports)
+    tagged(make_article(gazette, "Newer", published_at=now - timedelta(hours=1)), ports)
+    make_article(gazette, "Untagged")
+    tagged(make_article(gazette, "Pending", state=Article.State.PENDING), ports)
+
+    html = page_html(client, "/tag/ports/")
+
+    assert titles_in(html) == ["Newer", "Older"]
+    assert "<h1" in html and "#Ports" in html
+    assert "2 articles" in html
+
+
+@pytest.mark.django_db
+def test_a_tagged_copy_brings_its_original_once(client, ports):
+    original = make_article(make_source(), "Cranes arrive")
+    copy = make_article(
+        make_source("Valley Courier", "valley-courier"), "Cranes arrive", duplicate_of=original
+    )
+    tagged(copy, ports)
+    tagged(original, ports)
+
+    html = page_html(client, "/tag/ports/")
+
+    assert titles_in(html) == ["Cranes arrive"]
+    assert "Also at" in html and "Valley Courier" in html
+
+
+@pytest.mark.django_db
+def test_tag_page_paginates_and_unknown_tags_are_not_found(client, ports):
+    gazette = make_source()
+    for n in range(PER_PAGE + 2):
+        tagged(make_article(gazette, f"Story {n}"), ports)
+
+    assert len(titles_in(page_html(client, "/tag/ports/"))) == PER_PAGE
+    assert len(titles_in(page_html(client, "/tag/ports/?page=2"))) == 2
+    assert client.get("/tag/ports/?page=3").status_code == 404
+    assert client.get("/tag/no-such-tag/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_empty_tag_page(client, ports):
+    assert "No articles with this tag yet." in page_html(client, "/tag/ports/")
+
+
+@pytest.mark.django_db
+def test_hostile_tag_names_are_escaped(client):
+    Tag.objects.create(name='<svg onload=alert(1)>"', slug="svg")
+
+    html = page_html(client, "/tag/svg/")
+
+    assert "<svg onload" not in html
+    assert re.search(r"#&lt;svg onload=alert\(1\)&gt;&quot;", html)
+
+
+@pytest.mark.django_db
+def test_front_page_surfaces_the_most_covered_story(client):
+    gazette, courier, herald = (
+        make_source(),
+        make_source("Valley Courier", "valley-courier"),
+        make_source("Hill Herald", "hill-herald"),
+    )
+    now = timezone.now()
+    big = make_article(gazette, "Big story", published_at=now - timedelta(hours=6))
+    make_article(courier, "Big story", duplicate_of=big)
+    make_article(herald, "Big story", duplicate_of=big)
+    make_article(gazette, "Quiet story", published_at=now - timedelta(minutes=5))
+    stale = make_article(gazette, "Old big story", published_at=now - timedelta(days=3))
+    make_article(courier, "Old big story", duplicate_of=stale)
+    make_article(herald, "Old big story", duplicate_of=stale)
+
+    html = page_html(client, "/")
+
+    strip = html[html.index('id="most-covered"') : html.index("</aside>")]
+    assert re.findall(r'class="covered-title"><a href="[^"]+">([^<]+)<', strip) == ["Big story"]
+    assert "2 more reports" in strip
+    # The list below keeps plain newest-first order.
+    assert titles_in(html) == ["Quiet story", "Big story", "Old big story"]
