@@ -279,6 +279,9 @@ BROADSHEET_SCHEDULER_TICK = env_float("BROADSHEET_SCHEDULER_TICK", 5.0, minimum=
 BROADSHEET_CLAIM_LEASE = env_int("BROADSHEET_CLAIM_LEASE", 300, minimum=1)  # seconds
 BROADSHEET_ARTICLE_BATCH = env_int("BROADSHEET_ARTICLE_BATCH", 16, minimum=1)
 BROADSHEET_MAX_ATTEMPTS = env_int("BROADSHEET_MAX_ATTEMPTS", 5, minimum=1)
+# The scheduler claims nothing new while this many tasks wait in the queue (back-pressure).
+BROADSHEET_QUEUE_HIGH_WATER = env_int("BROADSHEET_QUEUE_HIGH_WATER", 100, minimum=1)
+
 
 # --- AI ---------------------------------------------------------------------------------
 # Questions a stranger may ask per window: "count/seconds".

@@ -68,6 +68,7 @@ def check_extracted_fields_match_what_the_publisher_wrote(ingested):
     for written in publisher.corpus.articles:
         article = stored_article(publisher, written)
         assert article.title == written.title
+        assert article.byline == written.byline.removeprefix("By ")
         assert written.paragraphs[0][:40].split("[")[0] in article.text
         assert abs(article.published_at - written.published) < timedelta(seconds=1)
         assert article.get_raw_html().startswith(b"<!DOCTYPE html>")

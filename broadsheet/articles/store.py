@@ -87,7 +87,9 @@ def same_publisher(homepage: str, name: str) -> Source | None:
     outlets, so neither the link nor the host alone identifies a publisher.
     """
     host = urlsplit(homepage).netloc
-    candidates = Source.objects.filter(homepage__startswith=f"{urlsplit(homepage).scheme}://{host}/")
+    candidates = Source.objects.filter(
+        homepage__startswith=f"{urlsplit(homepage).scheme}://{host}/"
+    )
     for source in candidates:
         if source.name == name or homepage.startswith(source.homepage):
             return source

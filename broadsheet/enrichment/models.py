@@ -60,6 +60,4 @@ class RelatedArticle(models.Model):
 
     class Meta:
         ordering = ["-score"]
-        constraints = [
-            models.UniqueConstraint(fields=["article", "related"], name="related_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["article", "related"], name="related_once")]

@@ -33,11 +33,17 @@ def embedding_text(article: Article) -> str:
 
 def enrich_articles(article_ids: list[int]) -> int:
     """Enrich the stored articles among ``article_ids``; returns how many were enriched."""
-    articles = list(
-        Article.objects.filter(pk__in=article_ids, state=Article.State.DONE).select_related(
-            "source"
-        )
+    with pagecache.batched():
+        return enrich_batch(article_ids)
+
+
+def enrich_batch(article_ids: list[int]) -> int:
+    # Only articles still due: a task that ran late, after another already enriched its
+    # articles, costs one query.
+    due = Article.objects.filter(
+        pk__in=article_ids, state=Article.State.DONE, enrich_due_at__isnull=False
     )
+    articles = list(due.select_related("source"))
     if not articles:
         return 0
     embedder = get_embedder()
@@ -76,20 +82,24 @@ def enrich_one(article: Article, vector, model_name: str) -> None:
         )
 
 
-def tag_for(candidate: TagCandidate) -> Tag:
-    tag, _ = Tag.objects.get_or_create(
-        slug=candidate.slug[:100], defaults={"name": candidate.name[:100], "kind": candidate.kind}
+def tags_by_slug(candidates: list[TagCandidate]) -> dict[str, Tag]:
+    """The Tag rows for these candidates, creating the missing ones in one statement."""
+    wanted = {c.slug[:100]: c for c in candidates if c.slug}
+    Tag.objects.bulk_create(
+        [Tag(slug=slug, name=c.name[:100], kind=c.kind) for slug, c in wanted.items()],
+        ignore_conflicts=True,
     )
-    return tag
+    return {tag.slug: tag for tag in Tag.objects.filter(slug__in=wanted)}
 
 
 def store_tags(article: Article, tags: list[TagCandidate]) -> None:
+    found = tags_by_slug(tags)
     ArticleTag.objects.filter(article=article).delete()
     ArticleTag.objects.bulk_create(
         [
-            ArticleTag(article=article, tag=tag_for(c), rank=rank, score=c.score)
+            ArticleTag(article=article, tag=found[c.slug[:100]], rank=rank, score=c.score)
             for rank, c in enumerate(tags)
-            if c.slug
+            if c.slug[:100] in found
         ],
         ignore_conflicts=True,
     )

@@ -6,6 +6,7 @@ meta tags, then the visible markup. Library metadata extractors re-parse and re-
 and roughly halve throughput; htmldate is only asked when nothing here gave a date.
 """
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -31,9 +32,12 @@ ROLE = re.compile(
 )
 NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\|)\s*", re.IGNORECASE)
 LANG_CODE = re.compile(r"^[a-zA-Z]{2,3}(?=$|[-_])")
-BYLINE_XPATH = (
-    "//*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
-    " or contains(@class, 'author-name') or contains(@class, 'author__name')][1]"
+# The byline line first (its dates and comment counts are dropped below), then lone author
+# elements: a line like "By <a rel=author>A</a> and B" names more than its author link does.
+BYLINE_XPATHS = (
+    "//*[contains(@class, 'byline')][1]",
+    "//*[@rel='author' or @itemprop='author' or contains(@class, 'author-name')"
+    " or contains(@class, 'author__name') or contains(concat(' ', @class, ' '), ' author ')][1]",
 )
 MAX_NAME = 60
 
@@ -151,16 +155,26 @@ def _image_of(value: object) -> tuple[str, str]:
 # --- names -----------------------------------------------------------------------------------
 
 
-def _looks_like_name(name: str) -> bool:
+def _looks_like_name(name: str, *, roles_allowed: bool = False) -> bool:
     lowered = name.lower()
     return (
         0 < len(name) <= MAX_NAME
         and "://" not in name
         and not lowered.startswith(("www.", "@", "http"))
         and any(ch.isalpha() for ch in name)
-        and len(name.split()) <= 6
-        and not ROLE.search(name)
+        and len(name.split()) <= 8
+        and (roles_allowed or not ROLE.search(name))
     )
+
+
+def unique(names) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for name in names:
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            kept.append(name)
+    return kept
 
 
 def split_names(raw: str) -> list[str]:
@@ -169,14 +183,15 @@ def split_names(raw: str) -> list[str]:
 
 
 def join_names(candidates: list[str]) -> str:
-    """'A', 'A and B', 'A, B and C' from candidate names, dropping URLs and repeats."""
-    names: list[str] = []
-    seen: set[str] = set()
-    for raw in candidates:
-        for name in split_names(raw):
-            if _looks_like_name(name) and name.casefold() not in seen:
-                seen.add(name.casefold())
-                names.append(name)
+    """'A', 'A and B', 'A, B and C' from candidate names, dropping URLs and repeats.
+
+    Roles ("Staff Writer") are dropped beside names, but a byline that is only a desk or a role
+    ("our Science Editor", "Metro Daily Post reporters") is a byline all the same.
+    """
+    parts = [name for raw in candidates for name in split_names(raw)]
+    names = unique(name for name in parts if _looks_like_name(name))
+    if not names:
+        names = unique(name for name in parts if _looks_like_name(name, roles_allowed=True))
     if len(names) <= 2:
         return " and ".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
@@ -189,14 +204,27 @@ def json_ld_authors(article: dict) -> list[str]:
 
 
 def dom_byline(tree: HtmlElement) -> str:
-    try:
-        found = tree.xpath(BYLINE_XPATH)
-    except Exception:
-        return ""
-    if not found or not isinstance(found[0], HtmlElement):
-        return ""
-    element = found[0]
-    return clean_text(element.get("content") or " ".join(element.itertext()))
+    for xpath in BYLINE_XPATHS:
+        try:
+            found = tree.xpath(xpath)
+        except Exception:
+            return ""
+        if found and isinstance(found[0], HtmlElement):
+            return byline_text(found[0])
+    return ""
+
+
+def byline_text(element: HtmlElement) -> str:
+    """The element's text without the dates and comment counts a byline line often carries."""
+    if element.get("content"):
+        return clean_text(element.get("content"))
+    line = copy.deepcopy(element)
+    extras = [
+        e for e in line.iterdescendants() if e.tag == "time" or "comment" in (e.get("class") or "")
+    ]
+    for extra in extras:
+        extra.drop_tree()  # keeps the text that follows it
+    return clean_text(line.text_content())
 
 
 def find_byline(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str:

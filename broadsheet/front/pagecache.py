@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from functools import wraps
 
 from django.conf import settings
@@ -48,12 +49,35 @@ def version_key(scope: str) -> str:
     return f"pagever:{scope}"
 
 
+_batch = threading.local()
+
+
+@contextmanager
+def batched():
+    """Collect the bumps of a bulk job (the enrichment stage writes hundreds of rows) and make
+    them once at the end: one cache write instead of one per saved row."""
+    if getattr(_batch, "scopes", None) is not None:
+        yield
+        return
+    _batch.scopes = set()
+    try:
+        yield
+    finally:
+        scopes, _batch.scopes = _batch.scopes, None
+        if scopes:
+            bump(*scopes)
+
+
 def bump(*scopes: str) -> None:
     """Make every page that depends on ``scopes`` stale, here and in every other process.
 
     Done at once and again after the surrounding transaction commits: a reader who rendered the
     page in between, from the data not yet committed, would otherwise store it as current.
     """
+    pending = getattr(_batch, "scopes", None)
+    if pending is not None:
+        pending.update(scopes)
+        return
     replace_versions(scopes)
     transaction.on_commit(lambda: replace_versions(scopes))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -269,5 +269,7 @@ def reprocess_article(article_id: int) -> bool:
         return False
     apply_extracted(article, extracted)
     article.last_error_kind = article.last_error = ""
+    # Claimed for the enrichment that the caller runs next (or a worker, once the lease ends).
+    article.enrich_due_at = timezone.now() + timedelta(seconds=settings.BROADSHEET_CLAIM_LEASE)
     article.save()
     return True

@@ -74,7 +74,30 @@ def claim_enrichment(now: datetime, limit: int) -> list[int]:
     return claimed
 
 
+def queue_depth() -> int:
+    """Tasks waiting to run, on whichever backend carries them."""
+    from broadsheet.ingest import rq_backend
+
+    if rq_backend.enabled():
+        return rq_backend.queued_jobs()
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.ready().count()
+
+
 def tick(limit: int = 200) -> TickResult:
+    """Claim and enqueue due work, unless the queue already holds plenty.
+
+    A claim's lease runs from the moment it is enqueued. Without this back-pressure a backlog
+    that takes longer than a lease to drain would be claimed again and again, flooding the queue
+    with copies of the same work (each harmless, all together a storm).
+    """
+    if queue_depth() >= settings.BROADSHEET_QUEUE_HIGH_WATER:
+        log.info(
+            "queue holds %d tasks or more: claiming nothing this tick",
+            settings.BROADSHEET_QUEUE_HIGH_WATER,
+        )
+        return TickResult()
     now = timezone.now()
     with transaction.atomic():
         feeds = claim_feeds(now, limit)

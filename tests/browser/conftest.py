@@ -167,12 +167,17 @@ def take_rows() -> list[tuple[type, list]]:
 def put_rows(taken: list[tuple[type, list]]) -> None:
     """Foreign keys are checked at commit on both databases, so the order does not matter."""
     from django.core.cache import cache
-    from django.db import transaction
+    from django.core.management.color import no_style
+    from django.db import connection, transaction
 
     cache.clear()  # cached pages and rate-limit counters belong to the test before
     with transaction.atomic():
         for model, rows in taken:
             model._base_manager.bulk_create(rows, batch_size=200)
+        # Rows went in with their ids; PostgreSQL's sequences must move past them, as loaddata's do.
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), [m for m, _ in taken]):
+                cursor.execute(sql)
 
 
 @pytest.fixture(scope="package")

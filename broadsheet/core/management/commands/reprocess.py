@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from broadsheet.articles.models import Article
-from broadsheet.core.progress import Progress
 from broadsheet.core.management.commands.poll import enrich_in_batches
+from broadsheet.core.progress import Progress
 from broadsheet.ingest.pipeline import reprocess_article
 
 
