@@ -242,14 +242,23 @@ def audit_feeds() -> list[str]:
     return problems
 
 
+def finished_articles(articles):
+    """Stored and enriched, or folded into the row it duplicates (another URL of one article)."""
+    from django.db.models import Q
+
+    from broadsheet.articles.models import Article
+
+    return articles.filter(
+        Q(state=Article.State.DONE, enrich_due_at__isnull=True) | Q(state=Article.State.DUPLICATE)
+    )
+
+
 def audit_claims(claims: Claims) -> list[str]:
     from broadsheet.articles.models import Article
     from broadsheet.sources.models import Feed
 
     held = claims.articles | claims.enrichments
-    redone = Article.objects.filter(
-        pk__in=held, state=Article.State.DONE, enrich_due_at__isnull=True
-    )
+    redone = finished_articles(Article.objects.filter(pk__in=held))
     problems = []
     if redone.count() != len(held):
         problems.append(f"{len(held) - redone.count()} claimed articles never finished")
@@ -270,9 +279,8 @@ def stranded_tasks() -> tuple[int, list[str]]:
     for task in running:
         ids = task.args_kwargs["args"][0] if task.args_kwargs["args"] else []
         ids = ids if isinstance(ids, list) else []
-        left = Article.objects.filter(pk__in=ids).exclude(
-            state=Article.State.DONE, enrich_due_at__isnull=True
-        )
+        chosen = Article.objects.filter(pk__in=ids)
+        left = chosen.exclude(pk__in=finished_articles(chosen).values("pk"))
         if left.exists():
             problems.append(f"task {task.id} ({task.task_path}) left {left.count()} undone")
     ready = DBTaskResult.objects.ready().count()

@@ -39,7 +39,8 @@ def database_url() -> str:
 
 
 def worker_environment(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
+    # The browser tests let the ORM run beside Playwright's event loop; no subprocess should.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(
         DATABASE_URL=database_url(),
         BROADSHEET_ALLOWED_NETWORKS="127.0.0.1",

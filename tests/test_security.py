@@ -40,7 +40,11 @@ DATA_SCRIPT_TYPES = {"application/json", "application/ld+json"}
 
 
 def production_env(tmp_path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(
         BROADSHEET_DATA_DIR=str(tmp_path),
         BROADSHEET_HTTPS="true",

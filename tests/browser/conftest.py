@@ -124,7 +124,7 @@ def empty_everything() -> None:
     cache.clear()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[object]:
     reason = missing_browser()
     if reason:
