@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadsheet.enrichment.vectors import EXACT_LIMIT, AutoIndex, _batches, open_index
+from broadsheet.enrichment.vectors import EXACT_LIMIT, AutoIndex, ExactIndex, _batches, open_index
 
 log = logging.getLogger(__name__)
 _SHARED_LOCK = threading.Lock()
@@ -187,36 +187,50 @@ def refresh_related(article, index=None, now: datetime | None = None) -> int:
 
 
 def _offer_to_neighbours(article, others, similarities, now) -> None:
+    """Put `article` into each neighbour's list where it beats the weakest entry and its
+    outlet has room: the neighbours' lists are read in one query and written in two."""
+    from broadsheet.enrichment.models import RelatedArticle
+
     target = _item(article)
     if target.duplicate_of is not None:
         return
     freshness_score = freshness(target.published_at, now)
-    for other, similarity in zip(others, similarities, strict=False):
-        if eligible(_item(other), target, float(similarity)):
-            _offer(other, article, float(similarity) * freshness_score)
+    offers = {
+        other.id: float(similarity) * freshness_score
+        for other, similarity in zip(others, similarities, strict=False)
+        if eligible(_item(other), target, float(similarity))
+    }
+    if not offers:
+        return
+    lists: dict[int, list] = {owner: [] for owner in offers}
+    rows = RelatedArticle.objects.filter(article_id__in=offers).select_related("related")
+    for row in rows.only("id", "score", "article_id", "related_id", "related__source_id"):
+        lists[row.article_id].append(row)
+    evicted, added = [], []
+    for owner, score in offers.items():
+        outcome = _offer(lists[owner], article, score)
+        if outcome is not None:
+            evicted += [outcome.id] if outcome.id else []
+            added.append(RelatedArticle(article_id=owner, related=article, score=score))
+    RelatedArticle.objects.filter(id__in=evicted).delete()
+    RelatedArticle.objects.bulk_create(added, ignore_conflicts=True)
 
 
-def _offer(owner, article, score: float) -> None:
-    """Put `article` into `owner`'s list if it beats the weakest entry and its outlet has room."""
+def _offer(rows: list, article, score: float):
+    """Whether `article` enters this list: None when it does not, else the row it evicts
+    (a row without an id when the list has room)."""
     from broadsheet.enrichment.models import RelatedArticle
 
-    rows = list(
-        RelatedArticle.objects.filter(article=owner)
-        .select_related("related")
-        .only("id", "score", "related__source_id", "related_id")
-    )
     if any(row.related_id == article.id for row in rows):
-        return
+        return None
     same_outlet = [row for row in rows if row.related.source_id == article.source_id]
     victims = (
         same_outlet if len(same_outlet) >= PER_OUTLET else (rows if len(rows) >= LIMIT else [])
     )
     weakest = min(victims, key=lambda row: row.score) if victims else None
     if weakest is not None and weakest.score >= score:
-        return
-    if weakest is not None:
-        weakest.delete()
-    RelatedArticle.objects.create(article=owner, related=article, score=score)
+        return None
+    return weakest if weakest is not None else RelatedArticle()
 
 
 # --- the persisted index -------------------------------------------------------------------
@@ -240,6 +254,21 @@ def _collection_size(model: str) -> int:
 def _wants_index(model: str) -> bool:
     """Once this process holds the index, collections only grow: skip counting them again."""
     return model in _SHARED or _collection_size(model) >= EXACT_LIMIT
+
+
+def batch_index(model: str, dim: int):
+    """An index for one batch of refreshes: the shared one for a large collection, else every
+    stored vector read once into an exact index (instead of once per article of the batch)."""
+    if _wants_index(model):
+        return shared_index(model, dim)
+    from broadsheet.enrichment.embeddings import from_bytes
+
+    index = ExactIndex(dim)
+    pairs = _stored(model).values_list("article_id", "embedding")
+    items = ((key, from_bytes(data)) for key, data in pairs.iterator(chunk_size=2000))
+    for ids, vectors in _batches((k, v) for k, v in items if v is not None and len(v) == dim):
+        index.add(ids, vectors)
+    return index
 
 
 class SharedIndex:

@@ -18,7 +18,7 @@ from broadsheet.enrichment import copies
 from broadsheet.enrichment.embeddings import get_embedder
 from broadsheet.enrichment.language import detect_language
 from broadsheet.enrichment.models import ArticleTag, Enrichment, Tag
-from broadsheet.enrichment.related import refresh_related
+from broadsheet.enrichment.related import batch_index, refresh_related
 from broadsheet.enrichment.tags import TagCandidate, extract_tags
 from broadsheet.front import pagecache
 
@@ -52,8 +52,9 @@ def enrich_batch(article_ids: list[int]) -> int:
         enrich_one(article, vector, embedder.name)
     for article in articles:
         copies.link_copies(article)
+    index = batch_index(embedder.name, embedder.dim)
     for article in articles:
-        refresh_related(article)
+        refresh_related(article, index=index)
     # Tags, language and copy links were written with update()/bulk_create: no model signal.
     pagecache.enrichment_changed([a.pk for a in articles] + originals_of(articles))
     return len(articles)
