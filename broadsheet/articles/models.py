@@ -97,7 +97,9 @@ class Article(models.Model):
         self.listed_at = min(self.published_at or self.discovered_at, self.discovered_at)
 
     def set_raw_html(self, content: bytes) -> None:
-        self.raw_html = zlib.compress(content, 6)
+        # Level 1: measured on AEB pages, 2.5 ms instead of 5.7 ms a page, 24 % of the size
+        # instead of 20 %; compression runs once per stored article, in the worker's hot path.
+        self.raw_html = zlib.compress(content, 1)
 
     def get_raw_html(self) -> bytes:
         return zlib.decompress(bytes(self.raw_html)) if self.raw_html else b""

@@ -14,6 +14,7 @@ millisecond per article.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -267,6 +268,7 @@ def _modifier_or_verb(word: str) -> bool:
     return word.endswith("ly") or (len(word) > 5 and word.endswith("ed") and word[-3] != "e")
 
 
+@functools.lru_cache(maxsize=65536)
 def singular(word: str, language: str = "en") -> str:
     """The singular of an English plural noun when the word list knows it; else the word."""
     if language != "en" or len(word) <= 3 or word.endswith(("ss", "us", "is", "news")):
@@ -305,14 +307,15 @@ def _owner(short: _Candidate, names: list[_Candidate]) -> _Candidate | None:
     return None
 
 
-def _heads(key: tuple[str, ...]) -> set[str]:
+@functools.lru_cache(maxsize=65536)
+def _heads(key: tuple[str, ...]) -> frozenset[str]:
     """The words that name the kind of thing: "bank" in "Vellmark Central Bank", "ministry"
     in "Ministry of Health". A surname is a suffix, but "Aldport" in "Aldport Port Authority"
     is a place of its own, so a name's first word never merges into it."""
     heads = {singular(key[-1])}
     if len(key) > 2 and key[1] in CONNECTORS:
         heads.add(singular(key[0]))
-    return heads
+    return frozenset(heads)
 
 
 def _to_tag(candidate: _Candidate, words: int, language: str) -> TagCandidate:

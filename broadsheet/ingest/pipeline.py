@@ -215,14 +215,17 @@ def process_articles(
     article_ids: list[int], tools: Toolkit | None = None
 ) -> tuple[dict[str, int], list[int]]:
     """Fetch, extract and store each article; returns the counts and the ids stored."""
+    from broadsheet.front import pagecache
+
     tools = tools or toolkit()
     counts = {"stored": 0, "failed": 0, "skipped": 0}
     stored = []
-    for article_id in article_ids:
-        outcome = process_article(article_id, tools)
-        counts[outcome] += 1
-        if outcome == "stored":
-            stored.append(article_id)
+    with pagecache.batched():  # one cache write for the batch, not two per stored article
+        for article_id in article_ids:
+            outcome = process_article(article_id, tools)
+            counts[outcome] += 1
+            if outcome == "stored":
+                stored.append(article_id)
     return counts, stored
 
 

@@ -44,11 +44,20 @@ def enqueue_articles(ids: list[int]) -> None:
         transaction.on_commit(lambda batch=batch: process_articles.enqueue(batch))
 
 
+def after_fetching(task):
+    """Enrichment waits behind fetching where the backend orders by priority: readers see a
+    stored article first, its hashtags and related coverage a moment later."""
+    if task.get_backend().supports_priority:
+        return task.using(priority=-10)
+    return task
+
+
 def enqueue_enrichment(ids: list[int]) -> None:
     from django.conf import settings
 
+    task = after_fetching(enrich_articles)
     for batch in batches(list(ids), settings.BROADSHEET_ARTICLE_BATCH):
-        transaction.on_commit(lambda batch=batch: enrich_articles.enqueue(batch))
+        transaction.on_commit(lambda batch=batch: task.enqueue(batch))
 
 
 def enqueue_feed(feed_id: int) -> None:
