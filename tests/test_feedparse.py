@@ -4,11 +4,9 @@ import ast
 import json
 import random
 import re
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urljoin
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from broadsheet.ingest.errors import ErrorKind, PipelineError
 from broadsheet.ingest.feedparse import ParsedFeed, clean_text, parse_feed, usable_url
 from tests.datasets import dataset
+from tests.httpservers import serve_routes
 
 FEED_URL = "https://news.example/section/feed.xml"
 
@@ -698,31 +697,13 @@ def test_entity_bomb_is_contained():
 # --- nothing is ever fetched or opened ----------------------------------------------------------
 
 
-class _CountingHandler(BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self):
-        self.hits.append(self.path)
-        body = rss(item(title="FETCHED"))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def counting_server():
-    _CountingHandler.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", _CountingHandler.hits
-    server.shutdown()
-    server.server_close()
+    """A loopback server that baits any fetch with a payload and records every request."""
+    with serve_routes(
+        {"*": (200, {"Content-Type": "application/rss+xml"}, rss(item(title="FETCHED")))}
+    ) as served:
+        yield served, served.requests
 
 
 def test_urls_in_content_or_arguments_are_never_fetched(counting_server, tmp_path):

@@ -1,14 +1,13 @@
 """OPML import and export, including the hostile uploads an import form will receive."""
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from lxml import etree
 
 from broadsheet.ingest.errors import ErrorKind, PipelineError
 from broadsheet.ingest.opml import OpmlFeed, build_opml, parse_opml
+from tests.httpservers import serve_routes
 
 NESTED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">
@@ -160,30 +159,11 @@ def test_entity_declarations_are_refused_even_when_small():
     assert "entities" in caught.value.message
 
 
-class _CountingHandler(BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self):
-        self.hits.append(self.path)
-        body = b'<!ENTITY leak "LEAKED">'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def counting_server():
-    _CountingHandler.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", _CountingHandler.hits
-    server.shutdown()
-    server.server_close()
+    """A loopback server that baits any fetch with a payload and records every request."""
+    with serve_routes({"*": (200, {}, b'<!ENTITY leak "LEAKED">')}) as served:
+        yield served, served.requests
 
 
 def test_external_entities_are_neither_fetched_nor_read(counting_server, tmp_path):
