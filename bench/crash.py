@@ -23,12 +23,14 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-POSTGRES = "postgres://root@127.0.0.1:5432"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script, too
+
+from bench.scratchdb import POSTGRES, scratch
+
 BENCH_DB = "broadsheet_crash"
 
 
@@ -316,13 +318,6 @@ def database_url(kind: str, data_dir: str) -> str:
     return f"{POSTGRES}/{BENCH_DB}"
 
 
-def postgres_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def setup_django(env: dict[str, str]) -> None:
     os.environ.update(env)
     import django
@@ -370,18 +365,8 @@ def main() -> int:
     parser.add_argument("--max-s", type=float, default=3.0, help="most work before a kill")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="broadsheet-crash-") as data_dir:
-        if args.db == "postgres":
-            postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-            postgres_admin(f"CREATE DATABASE {BENCH_DB}")
-        try:
-            return bench(args, data_dir)
-        finally:
-            if args.db == "postgres":
-                from django.db import connections
-
-                connections.close_all()
-                postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    with scratch(args.db, BENCH_DB, prefix="broadsheet-crash-") as data_dir:
+        return bench(args, data_dir)
 
 
 if __name__ == "__main__":

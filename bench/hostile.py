@@ -23,12 +23,15 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
+from pathlib import Path
 
 from lxml import html as lxml_html
 
-POSTGRES = "postgres://root@127.0.0.1:5432"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script, too
+
+from bench.scratchdb import POSTGRES, scratch
+
 BENCH_DB = "broadsheet_hostile"
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "srcset", "poster", "data", "background"}
 SCRIPT_URL = re.compile(r"^\s*(javascript|vbscript|data:text|data:application)", re.IGNORECASE)
@@ -252,29 +255,12 @@ def run(db: str, data_dir: str) -> int:
     return 1 if problems else 0
 
 
-def postgres_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="broadsheet-hostile-") as data_dir:
-        if args.db == "postgres":
-            postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-            postgres_admin(f"CREATE DATABASE {BENCH_DB}")
-        try:
-            return run(args.db, data_dir)
-        finally:
-            if args.db == "postgres":
-                from django.db import connections
-
-                connections.close_all()
-                postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    with scratch(args.db, BENCH_DB, prefix="broadsheet-hostile-") as data_dir:
+        return run(args.db, data_dir)
 
 
 if __name__ == "__main__":
