@@ -1,14 +1,33 @@
 import importlib.util
 import re
+import time
 
 import pytest
 
-from broadsheet.enrichment.tags import STOP_WORDS, extract_tags, singular
+from broadsheet.enrichment.tags import MAX_CHARS, STOP_WORDS, extract_tags, singular
 from broadsheet.samplepub.corpus import load_corpus
 from tests.datasets import ROOT, dataset
 
 CORPUS = load_corpus()
 ORIGINALS = [a for a in CORPUS.articles if not a.synthetic]
+
+# A wire story in the sample publishers' manner, with people in it (the corpus names none).
+TRAM_TITLE = "Aldport opens airport tram line, eight months late"
+TRAM_TEXT = """\
+ALDPORT, Vellmark — Transport Minister Ivo Brandt on Tuesday opened the tram line to Aldport \
+airport, eight months late and over budget. Brandt said the line would carry 20,000 \
+passengers a day once the timetable settles.
+"It was worth the wait," Brandt told reporters at the airport terminal. Mara Oduya, who \
+chairs the Aldport Transit Authority, said the authority had learned from the delays. Oduya \
+added that trams would run every six minutes at peak times.
+Passengers complained about the delays for months, and Ivo was booed at the opening. The \
+line cost 340 million crowns; the authority will publish the final bill in March. Prime \
+Minister Lena Hart did not attend. Oduya will resign if the trams fail their first winter.
+The tram line links the airport with the city centre in 19 minutes. Critics said the \
+project ran sharply over budget and that the lowest tender was ignored. The authority's main \
+contractor premiered a new tram design at the opening, and Oduya said the tram fleet would \
+double by 2030. Brandt rode the first tram with Oduya and a crowd of passengers.
+"""
 
 
 def tags_of(article):
@@ -48,6 +67,73 @@ def test_tags_read_like_a_news_site(article):
         assert tag.name.lower() not in STOP_WORDS, tag
         assert not re.search(r"\d", tag.name), tag
         assert tag.name[0].isupper(), tag
+        # No SHOUTED headline ("MIRACLE AT THE DOCKS") turned into a tag.
+        assert not (len(tag.name) > 4 and tag.name.isupper()), tag
+
+
+@pytest.mark.parametrize("article", ORIGINALS, ids=lambda a: a.key)
+def test_a_long_article_is_tagged_with_what_it_keeps_coming_back_to(article):
+    """A long article's tags are in its headline or mentioned at least twice (an organisation
+    also as "the bank", "the authority"); others only fill up to three tags."""
+    if len(article.text().split()) < 150:
+        pytest.skip("short article")
+    text = f"{article.title}\n{article.text()}".lower()
+    salient = []
+    for tag in tags_of(article):
+        word = tag.name.lower().split()[-1]
+        stem = re.escape(word[: max(4, len(word) - 2)])
+        uses = len(re.findall(rf"\b{stem}", text))
+        salient.append(uses >= 2 or tag.name.lower() in article.title.lower())
+    assert all(salient) or sum(salient) < 3, list(zip(tags_of(article), salient, strict=True))
+
+
+def test_shouted_headlines_are_read_by_the_body():
+    (miracle,) = [a for a in ORIGINALS if a.title.startswith("MIRACLE AT THE DOCKS")]
+    names = [t.name for t in tags_of(miracle)]
+    assert "Crane" in names, names
+    assert not any(" " in n and n.title() == n and "Dock" in n for n in names), names
+
+
+def test_people_are_tagged_once_by_the_surname_the_story_uses():
+    tags = extract_tags(TRAM_TITLE, TRAM_TEXT)
+    names = [t.name for t in tags]
+    kinds = {t.name: t.kind for t in tags}
+    assert "Brandt" in names and kinds["Brandt"] == "person", tags
+    assert "Oduya" in names and kinds["Oduya"] == "person", tags
+    # Neither the full name nor the first name alone is a second tag, and titles are dropped.
+    for other in ("Ivo Brandt", "Ivo", "Mara Oduya", "Mara", "Transport", "Minister"):
+        assert other not in names, tags
+    assert "Aldport" in names and "Aldport Transit Authority" in names, tags
+    assert kinds["Aldport Transit Authority"] == "organisation"
+
+
+def test_a_name_never_shortened_keeps_all_its_words():
+    text = (
+        "MARROW FALLS, Vellmark — Floodwater reached the centre of Marrow Falls on Sunday. "
+        "Residents of Marrow Falls were moved to the school hall.\n"
+        "The river rose two metres overnight, and the water stood a metre deep in Marrow Falls "
+        "by noon. The river is expected to fall by Tuesday."
+    )
+    names = [t.name for t in extract_tags("Marrow Falls under water", text)]
+    assert "Marrow Falls" in names and "Falls" not in names and "MARROW FALLS" not in names
+
+
+def test_a_possessive_ends_a_name_and_its_start_counts_for_the_whole():
+    text = (
+        "Kessel General Hospital cancelled 1,300 appointments after a cyberattack. "
+        "Kessel General's booking system has been offline since Monday, and Aldport's "
+        "hospitals took the emergencies. Kessel General Hospital said the attack was contained."
+    )
+    names = [t.name for t in extract_tags("Hospital hit by cyberattack", text)]
+    assert "Kessel General Hospital" in names and "Kessel General" not in names, names
+    assert "Aldport" in names and "Aldport's" not in names, names
+
+
+def test_topics_are_nouns_not_verbs_or_modifiers():
+    names = {t.name for t in extract_tags(TRAM_TITLE, TRAM_TEXT, limit=30)}
+    assert {"Tram", "Passenger", "Airport"} <= names, names
+    # "will resign", "sharply", "the lowest tender", "its main contractor", "premiered"
+    assert not names & {"Resign", "Sharply", "Lowest", "Main", "Premiered", "Across"}, names
 
 
 def test_one_spelling_per_thing_across_plurals():
@@ -61,23 +147,89 @@ def test_one_spelling_per_thing_across_plurals():
     assert "School" in names and "Schools" not in names
 
 
+def test_a_plural_opening_a_sentence_is_the_same_topic():
+    text = (
+        "Landlords say the cap is too tight. A landlord in the Mill Quarter said rents had not "
+        "kept up with repairs.\nLandlords must register every tenancy by March, and each "
+        "landlord who does not faces a fine. Businesses renting offices are exempt."
+    )
+    names = [t.name for t in extract_tags("Rent cap for landlords", text)]
+    assert "Landlord" in names and "Landlords" not in names, names
+
+
 def test_singular():
     assert singular("cities") == "city"
     assert singular("crashes") == "crash"
     assert singular("cranes") == "crane"
     assert singular("news") == "news"
     assert singular("bus") == "bus"
+    assert singular("businesses") == "business"
+    assert singular("gunmen") == "gunman"
+    assert singular("housebuilders") == "housebuilder"  # too rare for the word list
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "text", "name"),
+    [
+        (
+            "de",
+            "Regierung beschließt Mietbremse",
+            "Die Bundesregierung in Berlin hat am Mittwoch neue Regeln für den Wohnungsmarkt "
+            "beschlossen. Bundeskanzler Olaf Scholz sagte, die Mieten in München und Hamburg "
+            "seien zu hoch. Der Mieterbund begrüßte die Regeln. Scholz will die Regeln im "
+            "Bundestag verteidigen.",
+            "Scholz",
+        ),
+        (
+            "fr",
+            "Macron annonce la réforme des retraites",
+            "Le président Emmanuel Macron a annoncé mercredi à Paris une réforme des retraites. "
+            "La réforme prévoit un âge de départ à 64 ans. Les syndicats appellent à la grève "
+            "dans toute la France. Selon Macron, la réforme est nécessaire.",
+            "Macron",
+        ),
+        (
+            "ru",
+            "Собянин открыл новую станцию метро",
+            "Мэр Москвы Сергей Собянин открыл в среду новую станцию метро. Собянин сказал, что "
+            "станция примет сорок тысяч пассажиров в день. Новая станция соединит Москву с "
+            "Подмосковьем. Строители работали на станции три года.",
+            "Собянин",
+        ),
+    ],
+)
+def test_other_languages_get_their_names(language, title, text, name):
+    tags = extract_tags(title, text, language)
+    names = [t.name for t in tags]
+    assert name in names[:4], tags
+    assert tags[names.index(name)].kind == "person"
+    for tag in tags:
+        assert tag.slug and "/" not in tag.slug, tag  # a Cyrillic name keeps a Cyrillic slug
+        assert tag.name[0].isupper(), tag
+    assert len({t.slug for t in tags}) == len(tags)
 
 
 def test_tiny_or_hostile_input_gives_few_tags_and_no_crash():
     assert extract_tags("", "") == []
     assert len(extract_tags("Hi", "Ok.")) < 3
     extract_tags("&amp;" * 50, "\x00<script>" * 200 + "A" * 5000, language="zz")
+    extract_tags("北京 上海", "北京是中国的首都。上海是最大的城市。" * 50, language="zh")
+
+
+def test_a_huge_text_costs_no_more_than_its_start():
+    article = ORIGINALS[0]
+    huge = (article.text() + "\n") * 1000  # about 1.5 MB
+    assert len(huge) > 40 * MAX_CHARS
+    start = time.process_time()
+    tags = extract_tags(article.title, huge)
+    assert time.process_time() - start < 1.0
+    assert 3 <= len(tags) <= 8
 
 
 def test_limit_is_respected():
     article = ORIGINALS[0]
     assert len(extract_tags(article.title, article.text(), limit=3)) == 3
+    assert len(extract_tags(article.title, article.text(), limit=20)) > 8
 
 
 def load_bench():
@@ -88,9 +240,13 @@ def load_bench():
 
 
 def test_kpcrowd_floors():
+    """Above YAKE's 0.48 on both halves: the weights were fitted on the first half only."""
     bench = load_bench()
     stories = bench.load(dataset("keyphrases-kpcrowd-dev"))
+    tuning, held_out = bench.halves(stories)
     p5, f10, rate = bench.evaluate(stories, bench.ours)
-    assert p5 >= 0.45
-    assert f10 >= 0.15
-    assert rate >= 50
+    assert p5 >= 0.56
+    assert f10 >= 0.17
+    assert rate >= 100
+    assert bench.evaluate(tuning, bench.ours)[0] >= 0.55
+    assert bench.evaluate(held_out, bench.ours)[0] >= 0.55

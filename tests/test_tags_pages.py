@@ -6,10 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from broadsheet.articles.models import Article
 from broadsheet.enrichment.models import ArticleTag, Tag
+from broadsheet.enrichment.tags import extract_tags
 from broadsheet.front.queries import PER_PAGE
 from tests.test_front import make_article, make_source, page_html, titles_in
 
@@ -70,6 +72,24 @@ def test_tag_page_paginates_and_unknown_tags_are_not_found(client, ports):
 @pytest.mark.django_db
 def test_empty_tag_page(client, ports):
     assert "No articles with this tag yet." in page_html(client, "/tag/ports/")
+
+
+@pytest.mark.django_db
+def test_a_tag_in_another_script_has_its_page(client):
+    title = "Собянин открыл новую станцию метро"
+    text = (
+        "Мэр Москвы Сергей Собянин открыл в среду новую станцию метро. Собянин сказал, что "
+        "станция примет сорок тысяч пассажиров в день."
+    )
+    article = make_article(make_source(), title)
+    (person,) = [t for t in extract_tags(title, text, "ru") if t.name == "Собянин"]
+    tag = Tag.objects.create(name=person.name, slug=person.slug, kind=person.kind)
+    tagged(article, tag)
+
+    html = page_html(client, reverse("tag", args=[person.slug]))
+
+    assert person.slug == "собянин"
+    assert titles_in(html) == [title] and "#Собянин" in html
 
 
 @pytest.mark.django_db
