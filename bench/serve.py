@@ -1,11 +1,13 @@
 """How fast the article page is served, against a trivial Django view and a static file.
 
-    python bench/serve.py [--duration 30] [--connections 64] [--workers N]
+    python bench/serve.py [--duration 30] [--rounds 3] [--server gunicorn|granian] [--workers N]
 
 Builds a fresh SQLite site in a temporary folder, fills it through the real pipeline from the
-bundled sample publisher, serves it with ``broadsheet web`` (gunicorn), and runs wrk against
-(a) an article page, (b) a view that only returns "ok" through the same server and middleware,
-(c) Debian's nginx serving a saved copy of that article page. Needs ``wrk`` and ``nginx``:
+bundled sample publisher, serves it with ``broadsheet web`` exactly as deployed (same server,
+settings and middleware), and runs wrk against (a) an article page, (b) a view that only returns
+"ok" through the same server and middleware, (c) Debian's nginx serving a saved copy of that
+article page. With ``--rounds`` the three take turns, so that a busy machine weighs on each alike;
+the summary gives the median and the range. Needs ``wrk`` and ``nginx``:
 ``apt-get install -y wrk nginx``. Target: article >= 0.5x the minimal view, p99 <= 50 ms, no errors.
 """
 
@@ -17,6 +19,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,6 +127,11 @@ def get(url: str) -> str:
         return response.read().decode()
 
 
+def cache_state(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.headers.get("X-Broadsheet-Cache", "none")
+
+
 def first_article(base: str) -> str:
     match = re.search(r'href="(/article/\d+/[^"]+/)"', get(base + "/"))
     if not match:
@@ -131,9 +139,12 @@ def first_article(base: str) -> str:
     return base + match.group(1)
 
 
-def start_web(env, port: int, workers: int, log) -> subprocess.Popen:
+def start_web(env, port: int, args, log) -> subprocess.Popen:
     command = [sys.executable, "-m", "broadsheet", "web", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(workers)]
+    for option in ("server", "workers", "web_threads"):
+        value = getattr(args, option)
+        if value is not None:
+            command += [f"--{option.removeprefix('web_')}", str(value)]
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -182,16 +193,31 @@ def run_wrk(name: str, url: str, args) -> Result:
     return parse_wrk(name, done.stdout)
 
 
-def report(results: list[Result], args) -> bool:
-    print(f"\nwrk: {args.connections} connections, {args.threads} threads, {args.duration} s each")
-    print(f"{'target':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>9}")
-    for r in results:
-        print(f"{r.name:<16}{r.rps:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}{r.errors:>9}")
-    article, minimal, static = results
-    vs_minimal = article.rps / minimal.rps if minimal.rps else 0.0
-    vs_static = article.rps / static.rps if static.rps else 0.0
-    print(f"\narticle / minimal view: {vs_minimal:.2f}x   article / nginx static: {vs_static:.2f}x")
-    met = vs_minimal >= 0.5 and article.p99_ms <= 50 and article.errors == 0
+def spread(values: list[float], digits: int = 0) -> str:
+    middle = f"{statistics.median(values):.{digits}f}"
+    if len(values) == 1:
+        return middle
+    return f"{middle} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def report(rounds: list[list[Result]], args) -> bool:
+    """Medians over the rounds, with the range; ratios are taken within each round."""
+    print(f"\nwrk: {args.connections} connections, {args.threads} threads, {args.duration} s each,")
+    print(f"{len(rounds)} round(s); median (min-max) over the rounds")
+    print(f"{'target':<14}{'req/s':>22}{'p50 ms':>22}{'p99 ms':>24}{'errors':>8}")
+    for column in zip(*rounds, strict=True):
+        rps = spread([r.rps for r in column])
+        p50 = spread([r.p50_ms for r in column], 2)
+        p99 = spread([r.p99_ms for r in column], 1)
+        errors = sum(r.errors for r in column)
+        print(f"{column[0].name:<14}{rps:>22}{p50:>22}{p99:>24}{errors:>8}")
+    vs_minimal = [a.rps / m.rps if m.rps else 0.0 for a, m, _ in rounds]
+    vs_static = [a.rps / n.rps if n.rps else 0.0 for a, _, n in rounds]
+    print(f"\narticle / minimal view: {spread(vs_minimal, 2)}x")
+    print(f"article / nginx static: {spread(vs_static, 3)}x")
+    article_p99 = statistics.median(r[0].p99_ms for r in rounds)
+    errors = sum(r[0].errors for r in rounds)
+    met = statistics.median(vs_minimal) >= 0.5 and article_p99 <= 50 and errors == 0
     print("target (>= 0.5x minimal, p99 <= 50 ms, no errors):", "met" if met else "NOT met")
     return met
 
@@ -201,7 +227,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30, help="seconds per target")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
+    parser.add_argument("--rounds", type=int, default=1, help="times each target is measured")
+    parser.add_argument(
+        "--server", choices=("gunicorn", "granian"), help="`broadsheet web --server`"
+    )
+    parser.add_argument("--workers", type=int, help="web processes (default: broadsheet web's)")
+    parser.add_argument("--web-threads", type=int, help="threads per web process")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--verbose", action="store_true", help="print wrk's own output")
     args = parser.parse_args()
@@ -216,19 +247,25 @@ def main() -> None:
         print(f"filling a fresh site in {root} through the pipeline ...")
         fill_site(env)
         port = free_port()
-        processes.append(start_web(env, port, args.workers, (root / "web.log").open("w")))
+        processes.append(start_web(env, port, args, (root / "web.log").open("w")))
         base = f"http://127.0.0.1:{port}"
         wait_for(base + "/bench/minimal/")
         article = first_article(base)
         nginx, static = start_nginx(root / "nginx", get(article))
         processes.append(nginx)
-        print(f"article page: {article}")
-        results = [
-            run_wrk("article page", article, args),
-            run_wrk("minimal view", base + "/bench/minimal/", args),
-            run_wrk("nginx static", static, args),
+        get(article)
+        print(f"article page: {article} (page cache: {cache_state(article)})")
+        targets = [
+            ("article page", article),
+            ("minimal view", base + "/bench/minimal/"),
+            ("nginx static", static),
         ]
-        met = report(results, args)
+        rounds = []
+        for number in range(1, args.rounds + 1):
+            rounds.append([run_wrk(name, url, args) for name, url in targets])
+            line = "  ".join(f"{r.name} {r.rps:.0f}/s p99 {r.p99_ms:.1f}" for r in rounds[-1])
+            print(f"round {number}: {line}", flush=True)
+        met = report(rounds, args)
     finally:
         for process in processes:
             process.terminate()

@@ -21,7 +21,7 @@ Run everything on one machine:
   serve              web + worker + scheduler in one command (the embedded default)
 
 Run the parts separately (several hosts, PostgreSQL):
-  web                the web site (gunicorn)
+  web                the web site (Granian; --server gunicorn)
   worker             runs queued pipeline tasks; includes the scheduler unless --no-scheduler
   scheduler          enqueues due feed polls (for workers started with --no-scheduler)
 

@@ -1,7 +1,11 @@
 """The ``broadsheet`` command line, run as a real process against the test database."""
 
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -123,3 +127,48 @@ def test_web_refuses_an_unmigrated_database(tmp_path):
     done = broadsheet("web", DATABASE_URL=f"sqlite:///{tmp_path}/empty.sqlite3")
     assert done.returncode == 1
     assert "broadsheet migrate" in done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_web_serves_the_site_with_either_server(server):
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "broadsheet",
+            "web",
+            "--server",
+            server,
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        env=worker_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    assert response.status == 200
+                    assert "Content-Security-Policy" in response.headers
+                    assert b"<main" in response.read()
+                    break
+            except (ConnectionError, urllib.error.URLError):
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "the web server never answered"
+                time.sleep(0.3)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from csp.decorators import csp_update
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.test.utils import CaptureQueriesContext
+from django.urls import include, path
 from django.utils import timezone
 
 from broadsheet.community.actions import do_delete_comment
@@ -15,9 +19,29 @@ from broadsheet.community.models import Comment
 from broadsheet.enrichment.models import ArticleTag, Tag
 from broadsheet.front import pagecache
 from broadsheet.front.links import article_url
+from broadsheet.front.pagecache import cached_page, list_scopes
 from tests.test_front import make_article, make_source
 
 HEADER = "X-Broadsheet-Cache"
+
+
+@cached_page(list_scopes)
+def page_with_a_form(request):
+    return HttpResponse(f"<form><input name=csrfmiddlewaretoken value={get_token(request)}>")
+
+
+@cached_page(list_scopes)
+@csp_update({"img-src": ["https://maps.example.org"]})
+def page_with_its_own_policy(request):
+    return HttpResponse("<p>map</p>")
+
+
+# Used by the tests marked with pytest.mark.urls(__name__): the site plus two test pages.
+urlpatterns = [
+    path("test/form/", page_with_a_form),
+    path("test/map/", page_with_its_own_policy),
+    path("", include("broadsheet.urls")),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -183,3 +207,79 @@ def test_bulk_written_related_rows_invalidate_through_the_helper(client, story):
 
     assert stale[HEADER] == "hit"  # bulk_create sends no signal: the caller must say so
     assert "Ferry timetable changes" in fresh.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_hit_is_answered_before_sessions_auth_and_the_view(client, story):
+    client.get(article_url(story))
+
+    response = client.get(article_url(story))
+
+    assert response[HEADER] == "hit"
+    request = response.wsgi_request
+    assert not hasattr(request, "session") and not hasattr(request, "user")
+    assert response["X-Frame-Options"] == "DENY"  # kept from the inner middleware's miss
+    assert int(response["Content-Length"]) == len(response.content)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cookie", ["sessionid", "messages"])
+def test_a_session_or_message_cookie_bypasses_the_cache(client, story, cookie):
+    client.get(article_url(story))
+    client.cookies[cookie] = "anything"
+
+    response = client.get(article_url(story))
+
+    assert response.status_code == 200 and HEADER not in response
+
+
+@pytest.mark.django_db
+def test_an_authorization_header_bypasses_the_cache(client, story):
+    client.get(article_url(story))
+
+    assert HEADER not in client.get(article_url(story), HTTP_AUTHORIZATION="Bearer x")
+
+
+@pytest.mark.django_db
+def test_a_cached_page_still_refuses_an_unknown_host(client, story):
+    client.get(article_url(story))
+    assert client.get(article_url(story))[HEADER] == "hit"
+
+    assert client.get(article_url(story), HTTP_HOST="evil.example").status_code == 400
+
+
+@pytest.mark.django_db
+def test_head_is_answered_from_the_cache_but_never_stores(client, story):
+    assert HEADER not in client.head(article_url(story))
+    assert client.get(article_url(story))[HEADER] == "miss"
+
+    assert client.head(article_url(story))[HEADER] == "hit"
+
+
+@pytest.mark.django_db
+def test_posts_are_never_answered_from_the_cache(client, story):
+    client.get("/")
+
+    assert HEADER not in client.post("/")
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_a_page_that_sets_the_csrf_cookie_is_never_shared(client):
+    first = client.get("/test/form/")
+    second = client.get("/test/form/")
+
+    assert "csrftoken" in first.cookies
+    assert HEADER not in first and HEADER not in second
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_a_hit_keeps_the_views_own_content_security_policy(client):
+    assert client.get("/test/map/")[HEADER] == "miss"
+    pagecache.clear_local()  # the hit comes from the shared cache, as on another worker
+
+    hit = client.get("/test/map/")
+
+    assert hit[HEADER] == "hit"
+    assert "https://maps.example.org" in hit["Content-Security-Policy"]

@@ -17,6 +17,7 @@ import lxml.html
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -207,6 +208,27 @@ def test_article_page_carries_every_header(client, article):
     response = client.get(article_url(article))
     assert response.status_code == 200
     assert_security_headers(response)
+
+
+@pytest.mark.django_db
+def test_a_page_from_the_cache_carries_every_header(settings, article):
+    settings.SECURE_HSTS_SECONDS = 3600  # read when the middleware loads: a fresh client below
+    client = Client()
+    client.get(article_url(article), secure=True)
+
+    hit = client.get(article_url(article), secure=True)
+
+    assert hit["X-Broadsheet-Cache"] == "hit"
+    assert_security_headers(hit)
+    assert hit["Strict-Transport-Security"].startswith("max-age=3600")
+
+
+@pytest.mark.django_db
+def test_a_changed_policy_setting_reaches_the_next_response(client, settings, article):
+    client.get(reverse("front"))  # the site's policy is built and kept
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+
+    assert client.get(reverse("front"))["Content-Security-Policy"] == "default-src 'none'"
 
 
 @pytest.mark.django_db

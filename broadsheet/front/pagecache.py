@@ -11,6 +11,10 @@ for ``VERSION_MEMO_SECONDS``: a hit then costs no query and no rendering. A chan
 process is seen at once; one made by another process at most that long after it committed.
 Inside a transaction the memo is not used, since the transaction may see other data than the
 memo's readers did (tests run that way, and then pay one ``get_many`` per page).
+
+Views say which pages may be shared with ``cached_page``; ``PageCacheMiddleware`` serves and
+stores them. It runs early, so a hit skips sessions, CSRF, auth and the view, but stays below
+the security middleware so a hit carries the same security headers as a fresh page.
 """
 
 from __future__ import annotations
@@ -21,24 +25,28 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
-from functools import wraps
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.http import HttpResponse
-from django.utils.cache import patch_vary_headers
+from django.middleware.common import CommonMiddleware
+from django.urls import Resolver404, get_urlconf, resolve
+from django.utils.cache import cc_delim_re, patch_vary_headers
 
 VERSION_MEMO_SECONDS = 1.0
 PAGE_TIMEOUT = 600  # seconds; relative times in a page are redrawn by the browser anyway
 LOCAL_PAGES = 256
 HEADER = "X-Broadsheet-Cache"
+NOT_STORED = {"content-length", HEADER.lower()}
+PAGE_PREFIX = "page2"  # a new name whenever what ``store`` keeps changes shape
 ARTICLES, COMMENTS, TAGS = "articles", "comments", "tags"
 LISTS = (ARTICLES, COMMENTS, TAGS)
 
 _lock = threading.Lock()
 _versions: dict[str, tuple[float, str]] = {}
-_pages: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+_pages: OrderedDict[str, tuple] = OrderedDict()  # page key -> (body, headers, csp settings)
 
 
 def article_scope(pk: int) -> str:
@@ -134,32 +142,41 @@ def fetch_versions(scopes: list[str]) -> dict[str, str]:
 
 def page_key(request, scopes: tuple[str, ...]) -> str:
     path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-    return f"page:{path}:{'.'.join(versions(scopes))}"
+    return f"{PAGE_PREFIX}:{path}:{'.'.join(versions(scopes))}"
 
 
 def is_cacheable(request) -> bool:
     """Only a reader with no session gets the shared copy: theirs carries no personal content.
 
     A session cookie may mean a signed-in reader, a pending message or a form's state; those
-    pages are rendered for the one reader and never stored.
+    pages are rendered for the one reader and never stored. Decided from the request alone, so
+    that it can be asked before the session and auth middleware have run.
     """
     if request.method not in ("GET", "HEAD"):
         return False
-    if request.COOKIES.get(settings.SESSION_COOKIE_NAME) or request.COOKIES.get("messages"):
+    if "HTTP_AUTHORIZATION" in request.META:
         return False
-    return not request.user.is_authenticated
+    cookies = request.COOKIES
+    return not (cookies.get(settings.SESSION_COOKIE_NAME) or cookies.get("messages"))
 
 
-def may_store(response) -> bool:
+def may_store(request, response) -> bool:
+    user = getattr(request, "user", None)
+    control = {
+        part.split("=")[0].strip().lower()
+        for part in cc_delim_re.split(response.get("Cache-Control", ""))
+    }
     return (
-        response.status_code == 200
+        request.method == "GET"
+        and response.status_code == 200
         and not response.cookies
-        and not getattr(response, "streaming", False)
-        and "private" not in response.get("Cache-Control", "")
+        and not response.streaming
+        and not (user is not None and user.is_authenticated)
+        and not control & {"private", "no-store"}
     )
 
 
-def read(key: str) -> tuple[bytes, str] | None:
+def read(key: str) -> tuple | None:
     with _lock:
         page = _pages.get(key)
         if page is not None:
@@ -171,7 +188,7 @@ def read(key: str) -> tuple[bytes, str] | None:
     return page
 
 
-def remember(key: str, page: tuple[bytes, str]) -> None:
+def remember(key: str, page: tuple) -> None:
     with _lock:
         _pages[key] = page
         _pages.move_to_end(key)
@@ -180,39 +197,85 @@ def remember(key: str, page: tuple[bytes, str]) -> None:
 
 
 def store(key: str, response) -> None:
-    page = (response.content, response["Content-Type"])
+    """Keep the body, the headers the view and the inner middleware set (X-Frame-Options, Vary,
+    Content-Type...) and django-csp's per-view settings. The headers of the middleware above
+    this one (CSP, HSTS, nosniff) are not kept: they are added afresh to every response."""
+    patch_vary_headers(response, ("Cookie",))
+    headers = tuple((k, v) for k, v in response.items() if k.lower() not in NOT_STORED)
+    csp = {k: v for k, v in vars(response).items() if k.startswith("_csp_")}
+    page = (response.content, headers, csp)
     cache.set(key, page, timeout=PAGE_TIMEOUT)
     remember(key, page)
 
 
-def replay(page: tuple[bytes, str]) -> HttpResponse:
-    response = HttpResponse(page[0], content_type=page[1])
-    response[HEADER] = "hit"
-    patch_vary_headers(response, ("Cookie",))
+def replay(page: tuple) -> HttpResponse:
+    content, headers, csp = page
+    response = HttpResponse(content)
+    for name, value in headers:
+        response.headers[name] = value
+    response.headers["Content-Length"] = str(len(content))
+    response.headers[HEADER] = "hit"
+    for name, value in csp.items():
+        setattr(response, name, value)
     return response
 
 
 def cached_page(scopes):
-    """Serve the view from the cache for anonymous readers; ``scopes(**kwargs)`` names its data."""
+    """Let ``PageCacheMiddleware`` share the view's page among anonymous readers.
+
+    ``scopes(**kwargs)`` names the data the page shows, from the URL's arguments alone.
+    """
 
     def decorate(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not is_cacheable(request):
-                return view(request, *args, **kwargs)
-            key = page_key(request, scopes(**kwargs))
-            page = read(key)
-            if page is not None:
-                return replay(page)
-            response = view(request, *args, **kwargs)
-            if may_store(response):
-                store(key, response)
-                response[HEADER] = "miss"
-            return response
-
-        return wrapper
+        view.page_scopes = scopes
+        return view
 
     return decorate
+
+
+@lru_cache(maxsize=4096)
+def route_scopes(urlconf: str, path: str) -> tuple[str, ...] | None:
+    """The scopes of the cached view that ``path`` leads to, or None for any other view."""
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return None
+    scopes = getattr(match.func, "page_scopes", None)
+    return tuple(scopes(*match.args, **match.kwargs)) if scopes else None
+
+
+class PageCacheMiddleware:
+    """Answers anonymous readers from the page cache before sessions, CSRF, auth and URL
+    dispatch run; stores what the full stack rendered on a miss.
+
+    Sits below SecurityMiddleware and the CSP middleware, so a hit gets their headers like any
+    other response. The checks of CommonMiddleware (allowed host, user agents, www) run before
+    a hit is served; anything it would redirect goes through the whole stack instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.common = CommonMiddleware(get_response)
+
+    def __call__(self, request):
+        scopes = self.scopes(request)
+        if scopes is None:
+            return self.get_response(request)
+        key = page_key(request, scopes)  # versions read before rendering, never after
+        page = read(key)
+        if page is not None and self.common.process_request(request) is None:
+            return replay(page)
+        response = self.get_response(request)
+        if page is None and may_store(request, response):
+            store(key, response)
+            response.headers[HEADER] = "miss"
+        return response
+
+    @staticmethod
+    def scopes(request) -> tuple[str, ...] | None:
+        if not is_cacheable(request):
+            return None
+        return route_scopes(get_urlconf() or settings.ROOT_URLCONF, request.path_info)
 
 
 def list_scopes(**kwargs) -> tuple[str, ...]:
@@ -229,3 +292,4 @@ def clear_local() -> None:
     with _lock:
         _versions.clear()
         _pages.clear()
+    route_scopes.cache_clear()
