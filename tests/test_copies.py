@@ -1,6 +1,8 @@
 import itertools
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -35,20 +37,48 @@ def test_every_sample_wire_copy_is_found_and_nothing_else(corpus):
     assert (found, missed, wrong) == (24, 0, 0)
 
 
-def test_same_event_ecbplus_documents_are_rarely_copies():
+def ecbplus_texts():
     lines = (dataset("stories-ecbplus-dev") / "docs.jsonl").read_text().splitlines()
-    docs = [json.loads(line) for line in lines]
+    texts = {}
+    for doc in map(json.loads, lines):
+        # A stored article keeps its address apart from its text, as in bench/copies.py.
+        first, _, rest = doc["text"].partition("\n")
+        texts[doc["doc_id"]] = rest if first.startswith("http") else doc["text"]
+    return texts
+
+
+def read_copy_labels():
+    """{pair of ECB+ ids: read as a copy} from the labels bench/copies.py scores against."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "copies_labels.tsv"
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    rows = [line.split("\t") for line in lines[1:] if line]
+    return {frozenset(row[:2]): row[2] == "COPY" for row in rows}
+
+
+def test_ecbplus_pairs_flagged_as_copies_were_all_read_as_copies():
+    texts, labels = ecbplus_texts(), read_copy_labels()
+    ids = list(texts)
+    sigs = [copies.signature(texts[doc_id]) for doc_id in ids]
+    flagged = {
+        frozenset((ids[i], ids[i + 1 + j]))
+        for i in range(len(ids))
+        for j in copies.matching(sigs[i], sigs[i + 1 :])
+    }
+    assert [sorted(pair) for pair in flagged if not labels.get(pair)] == []
+    # Measured: 36 of the 69 pairs read as copies are flagged; the rest are write-throughs,
+    # restyled texts and one-line teasers that share too few 4-word runs.
+    assert len(flagged) >= 30
+
+
+def test_ecbplus_same_text_pairs_group_through_the_band_keys():
+    texts = ecbplus_texts()
     when = datetime(2024, 1, 1, tzinfo=UTC)
     items = [
-        copies.Item(d["doc_id"], copies.signature(d["text"]), when, i) for i, d in enumerate(docs)
+        copies.Item(doc_id, copies.signature(text), when, i)
+        for i, (doc_id, text) in enumerate(texts.items())
     ]
     linked = copies.find_copies(items)
-    # Measured: 20 of 535 documents link to another; reading them, nearly all are one agency
-    # text re-edited by two outlets (bench/copies.py lists them with exact overlap figures).
-    assert len(linked) <= 22
-    assert len(linked) / len(docs) < 0.05
-    # The pairs that are the same text filed twice (exact 4-gram Jaccard >= 0.8) are found
-    # through the band keys, not only by a direct comparison.
+    assert len(linked) / len(items) < 0.1
     for first, second in [("21_12ecb", "21_8ecb"), ("9_3ecbplus", "9_9ecbplus")]:
         assert linked.get(first, first) == linked.get(second, second)
 
@@ -72,6 +102,32 @@ def test_a_short_text_inside_a_long_unrelated_one_is_not_a_copy(corpus):
     padded = "\n".join(a.text() for a in corpus.articles[:6]) + "\n" + lede
     # The lede is contained, but it is a sliver of the long text: Jaccard stays near zero.
     assert not copies.is_copy(lede, padded)
+
+
+def test_a_lightly_edited_copy_with_a_paragraph_added_is_still_a_copy(corpus):
+    original, _ = wire_pair(corpus)
+    other = next(a for a in corpus.articles if a.event != original.event and not a.wire_of)
+    # A few small words changed in every paragraph, and another story appended.
+    edited = [re.sub(r"\b(the|a|of)\b", "its", p, count=3) for p in original.text().split("\n")]
+    edited.append(other.text())
+    sig_a, sig_b = copies.signature(original.text()), copies.signature("\n".join(edited))
+    # Measured: Jaccard 0.34 (exact 0.37), containment 0.73 (exact 0.76).
+    assert copies.similarity(sig_a, sig_b) < copies.THRESHOLD
+    assert copies.CONTAINED <= copies.containment(sig_a, sig_b) < 0.9
+    assert copies.is_copy(sig_a, sig_b)
+
+
+def test_two_reports_ending_with_one_pasted_release_are_not_copies(corpus):
+    original, _ = wire_pair(corpus)
+    others = [a for a in corpus.articles if a.event != original.event and not a.wire_of]
+    release, own, other, more = others[1:5]
+    first = "\n".join([*own.text().split("\n")[:3], release.text()])
+    second = "\n".join([other.text(), more.text(), release.text()])
+    sig_a, sig_b = copies.signature(first), copies.signature(second)
+    # Measured: containment 0.65 (most of the shorter is the release), Jaccard 0.25.
+    assert copies.containment(sig_a, sig_b) >= copies.CONTAINED
+    assert copies.similarity(sig_a, sig_b) < copies.CONTAINED_JACCARD
+    assert not copies.is_copy(sig_a, sig_b)
 
 
 def test_headline_byline_and_trimmed_paragraph_do_not_hide_a_copy(corpus):

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.text import slugify
 
 from broadsheet.articles.models import Article, ArticleFeed
@@ -172,15 +173,32 @@ def content_hash(text: str) -> str:
 
 
 def same_article_elsewhere(article: Article, canonical_key: str, digest: str) -> Article | None:
-    """Another stored row of the same source that is this very article under another URL."""
-    others = Article.objects.filter(source_id=article.source_id, state=Article.State.DONE)
-    others = others.exclude(pk=article.pk)
+    """Another stored row of the same source that is this very article under another URL:
+    its address, else its canonical address, else its text (the newest such row of each).
+
+    One query through the three keys' own indexes; source and state are checked on the few
+    rows it returns (filtering on them in SQL lets SQLite walk the source's whole index).
+    """
+    wanted = Q()
     if canonical_key:
-        match = others.filter(url_key=canonical_key).first()
-        match = match or others.filter(canonical_key=canonical_key).first()
-        if match:
-            return match
-    return others.filter(content_hash=digest).first() if digest else None
+        wanted |= Q(url_key=canonical_key) | Q(canonical_key=canonical_key)
+    if digest:
+        wanted |= Q(content_hash=digest)
+    if not wanted:
+        return None
+    rows = Article.objects.filter(wanted).exclude(pk=article.pk).order_by("-published_at", "-id")
+    found = [
+        row
+        for row in rows.values_list(
+            "pk", "source_id", "state", "url_key", "canonical_key", "content_hash"
+        )
+        if row[1] == article.source_id and row[2] == Article.State.DONE
+    ]
+    for position, value in ((3, canonical_key), (4, canonical_key), (5, digest)):
+        match = next((row[0] for row in found if value and row[position] == value), None)
+        if match is not None:
+            return Article.objects.get(pk=match)
+    return None
 
 
 def merge_into(article: Article, original: Article) -> None:

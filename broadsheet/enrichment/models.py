@@ -48,7 +48,27 @@ class Enrichment(models.Model):
     embedding_model = models.CharField(max_length=100, blank=True)
     embedding = models.BinaryField(null=True, blank=True, editable=False)  # float32 bytes
     signature = models.BinaryField(null=True, blank=True, editable=False)  # near-duplicate sketch
-    enriched_at = models.DateTimeField(default=timezone.now)
+    # Indexed: each worker's vector index takes in the rows stamped since its last look.
+    enriched_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        fields = kwargs.get("update_fields")
+        if fields is None or "signature" in fields:
+            from broadsheet.enrichment.copies import store_bands
+
+            store_bands({self.article_id: self.signature})
+
+
+class CopyBand(models.Model):
+    """One band key of an article's copy signature (copies.lookup_keys): copy detection looks
+    up the keys of a new signature here instead of reading every stored signature."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    key = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "article"], name="copy_band_key_idx")]
 
 
 class RelatedArticle(models.Model):

@@ -136,23 +136,68 @@ def _item(article) -> Item:
     return Item(article.id, article.source_id, article.shown_at, article.duplicate_of_id)
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """One row of a stored related list, as `_offer` weighs it."""
+
+    id: int | None
+    score: float
+    related_id: int | None
+    source_id: int | None
+
+
+_ROOM = _Listed(None, 0.0, None, None)  # `_offer`'s answer when the list has room
+
+
+def _delete_quietly(queryset) -> None:
+    """One DELETE, without loading the rows to send signals: the callers name the articles
+    whose pages changed (pagecache.enrichment_changed)."""
+    queryset._raw_delete(queryset.db)
+
+
 def _candidates(article, vector, index, model: str):
-    """Nearest stored articles: from the vector index when given, else every stored embedding."""
+    """Nearest stored articles: from the vector index when given, else every stored embedding.
+    Returns their Items and vectors, in id order."""
+    pool = _pool(article.id, vector, index)
+    return _pick(article.id, vector, pool, _candidate_rows(model, pool))
+
+
+def _pool(article_id: int, vector, index) -> list[int] | None:
+    if index is None:
+        return None
+    return [key for key, _ in index.search(vector, POOL + 1) if key != article_id]
+
+
+def _candidate_rows(model: str, ids: list[int] | None) -> dict[int, tuple[Item, np.ndarray]]:
+    """Item and vector of the stored articles with these ids (all of them for None)."""
     from broadsheet.articles.models import Article
     from broadsheet.enrichment.embeddings import from_bytes
     from broadsheet.enrichment.models import Enrichment
 
     rows = Enrichment.objects.filter(embedding_model=model, article__state=Article.State.DONE)
-    rows = rows.exclude(article_id=article.id)
-    if index is not None:
-        ids = [key for key, _ in index.search(vector, POOL + 1) if key != article.id]
-        rows = rows.filter(article_id__in=ids)
-    rows = rows.select_related("article").defer(
-        "article__raw_html", "article__text", "article__body_html"
+    fields = (
+        "article_id",
+        "embedding",
+        "article__source_id",
+        "article__published_at",
+        "article__discovered_at",
+        "article__duplicate_of_id",
     )
-    pairs = [(row.article, from_bytes(row.embedding)) for row in rows]
-    pairs = [(a, v) for a, v in pairs if v is not None and v.shape == vector.shape]
-    return [a for a, _ in pairs], np.array([v for _, v in pairs], dtype=np.float32)
+    chunks = [None] if ids is None else [ids[i : i + 500] for i in range(0, len(ids), 500)]
+    found = {}
+    for chunk in chunks:
+        selected = rows if chunk is None else rows.filter(article_id__in=chunk)
+        for pk, data, source_id, published, discovered, copy_of in selected.values_list(*fields):
+            vector = from_bytes(data)
+            if vector is not None:
+                found[pk] = (Item(pk, source_id, published or discovered, copy_of), vector)
+    return found
+
+
+def _pick(article_id: int, vector, pool, rows):
+    ids = sorted(rows if pool is None else set(pool) & rows.keys())
+    pairs = [rows[i] for i in ids if i != article_id and rows[i][1].shape == vector.shape]
+    return [item for item, _ in pairs], np.array([v for _, v in pairs], dtype=np.float32)
 
 
 def refresh_related(article, index=None, now: datetime | None = None) -> int:
@@ -161,81 +206,112 @@ def refresh_related(article, index=None, now: datetime | None = None) -> int:
     Without an explicit `index`, a small collection is scanned exactly and a large one is
     searched through this process's `shared_index()`, which learns the article's vector here.
     """
+    from broadsheet.enrichment.embeddings import from_bytes
+    from broadsheet.enrichment.models import Enrichment
+    from broadsheet.front import pagecache
+
+    stored = Enrichment.objects.filter(article=article)
+    found = stored.values_list("embedding_model", "embedding").first()
+    vector = from_bytes(found[1]) if found else None
+    if vector is None:
+        return 0
+    model = found[0]
+    if index is None and _wants_index(model):
+        index = shared_index(model, len(vector))
+        index.add([article.id], vector[None, :])
+    touched: set[int] = set()
+    (count,) = refresh_batch([article], [vector], model, index, now, touched)
+    pagecache.enrichment_changed(touched)
+    return count
+
+
+def refresh_batch(articles, vectors, model: str, index, now=None, touched=None) -> list[int]:
+    """`refresh_related` for a batch of articles with their vectors, one after the other,
+    with every candidate read in one query. Adds to `touched` the articles whose lists
+    changed; returns each article's count."""
     from django.db import transaction
     from django.utils import timezone
 
-    from broadsheet.enrichment.embeddings import from_bytes
-    from broadsheet.enrichment.models import Enrichment, RelatedArticle
+    from broadsheet.enrichment.models import RelatedArticle
 
-    enrichment = Enrichment.objects.filter(article=article).first()
-    vector = from_bytes(enrichment.embedding) if enrichment else None
-    if vector is None:
-        return 0
     now = now or timezone.now()
-    if index is None and _wants_index(enrichment.embedding_model):
-        index = shared_index(enrichment.embedding_model, len(vector))
-        index.add([article.id], vector[None, :])
-    others, vectors = _candidates(article, vector, index, enrichment.embedding_model)
-    ranked = related_for(_item(article), vector, [_item(a) for a in others], vectors, now)
-    with transaction.atomic():
-        RelatedArticle.objects.filter(article=article).delete()
-        RelatedArticle.objects.bulk_create(
-            RelatedArticle(article=article, related_id=key, score=score) for key, score in ranked
-        )
-        _offer_to_neighbours(article, others, vectors @ vector if len(others) else [], now)
-    return len(ranked)
+    touched = set() if touched is None else touched
+    pools = [_pool(a.id, v, index) for a, v in zip(articles, vectors, strict=True)]
+    wanted = None if None in pools else sorted(set().union(*pools))
+    rows = _candidate_rows(model, wanted)
+    counts = []
+    for article, vector, pool in zip(articles, vectors, pools, strict=True):
+        others, matrix = _pick(article.id, vector, pool, rows)
+        ranked = related_for(_item(article), vector, others, matrix, now)
+        with transaction.atomic():
+            _delete_quietly(RelatedArticle.objects.filter(article=article))
+            RelatedArticle.objects.bulk_create(
+                RelatedArticle(article=article, related_id=key, score=score)
+                for key, score in ranked
+            )
+            similarities = matrix @ vector if len(others) else []
+            touched.update(_offer_to_neighbours(article, others, similarities, now))
+        touched.add(article.id)
+        counts.append(len(ranked))
+    return counts
 
 
-def _offer_to_neighbours(article, others, similarities, now) -> None:
+def _offer_to_neighbours(article, others: list[Item], similarities, now) -> list[int]:
     """Put `article` into each neighbour's list where it beats the weakest entry and its
-    outlet has room: the neighbours' lists are read in one query and written in two."""
+    outlet has room: the neighbours' lists are read in one query and written in two.
+    Returns the neighbours whose lists took it."""
     from broadsheet.enrichment.models import RelatedArticle
 
     target = _item(article)
     if target.duplicate_of is not None:
-        return
+        return []
     freshness_score = freshness(target.published_at, now)
     offers = {
         other.id: float(similarity) * freshness_score
         for other, similarity in zip(others, similarities, strict=False)
-        if eligible(_item(other), target, float(similarity))
+        if eligible(other, target, float(similarity))
     }
     if not offers:
-        return
-    lists: dict[int, list] = {owner: [] for owner in offers}
-    rows = RelatedArticle.objects.filter(article_id__in=offers).select_related("related")
-    for row in rows.only("id", "score", "article_id", "related_id", "related__source_id"):
-        lists[row.article_id].append(row)
+        return []
+    lists: dict[int, list[_Listed]] = {owner: [] for owner in offers}
+    rows = RelatedArticle.objects.filter(article_id__in=list(offers))
+    fields = ("id", "score", "article_id", "related_id", "related__source_id")
+    for pk, score, owner, related_id, source_id in rows.values_list(*fields):
+        lists[owner].append(_Listed(pk, score, related_id, source_id))
     evicted, added = [], []
     for owner, score in offers.items():
-        outcome = _offer(lists[owner], article, score)
+        outcome = _offer(lists[owner], target, score)
         if outcome is not None:
             evicted += [outcome.id] if outcome.id else []
-            added.append(RelatedArticle(article_id=owner, related=article, score=score))
-    RelatedArticle.objects.filter(id__in=evicted).delete()
+            added.append(RelatedArticle(article_id=owner, related_id=target.id, score=score))
+    if evicted:
+        _delete_quietly(RelatedArticle.objects.filter(id__in=evicted))
     RelatedArticle.objects.bulk_create(added, ignore_conflicts=True)
+    return [row.article_id for row in added]
 
 
-def _offer(rows: list, article, score: float):
+def _offer(rows: list[_Listed], article: Item, score: float) -> _Listed | None:
     """Whether `article` enters this list: None when it does not, else the row it evicts
-    (a row without an id when the list has room)."""
-    from broadsheet.enrichment.models import RelatedArticle
-
+    (`_ROOM`, without an id, when the list has room)."""
     if any(row.related_id == article.id for row in rows):
         return None
-    same_outlet = [row for row in rows if row.related.source_id == article.source_id]
+    same_outlet = [row for row in rows if row.source_id == article.source_id]
     victims = (
         same_outlet if len(same_outlet) >= PER_OUTLET else (rows if len(rows) >= LIMIT else [])
     )
     weakest = min(victims, key=lambda row: row.score) if victims else None
     if weakest is not None and weakest.score >= score:
         return None
-    return weakest if weakest is not None else RelatedArticle()
+    return weakest if weakest is not None else _ROOM
 
 
 # --- the persisted index -------------------------------------------------------------------
 
 _SHARED: dict[str, SharedIndex] = {}
+_EXACT: dict[str, _Follower] = {}
+# A row stamped this long before the newest one taken in may still have been uncommitted at
+# that look (a transaction in flight, another host's clock): each look reaches back this far.
+FOLLOW_SLACK_SECONDS = 30
 
 
 def _stored(model: str):
@@ -257,18 +333,72 @@ def _wants_index(model: str) -> bool:
 
 
 def batch_index(model: str, dim: int):
-    """An index for one batch of refreshes: the shared one for a large collection, else every
-    stored vector read once into an exact index (instead of once per article of the batch)."""
-    if _wants_index(model):
-        return shared_index(model, dim)
-    from broadsheet.enrichment.embeddings import from_bytes
+    """An index for one batch of refreshes, in step with the stored vectors: the shared one
+    for a large collection, else this process's exact index of every stored vector. Either
+    reads only the rows written since the previous batch."""
+    size = _collection_size(model)
+    if model in _SHARED or size >= EXACT_LIMIT:
+        index = shared_index(model, dim)
+        index.follow(size)
+        return index
+    follower = _EXACT.get(model)
+    if follower is None or follower.index.dim != dim:
+        follower = _EXACT[model] = _Follower(model, ExactIndex(dim))
+    follower.follow(size)
+    return follower.index
 
-    index = ExactIndex(dim)
-    pairs = _stored(model).values_list("article_id", "embedding")
-    items = ((key, from_bytes(data)) for key, data in pairs.iterator(chunk_size=2000))
-    for ids, vectors in _batches((k, v) for k, v in items if v is not None and len(v) == dim):
-        index.add(ids, vectors)
-    return index
+
+class _Follower:
+    """Keeps an index in step with one model's stored vectors by reading what changed: rows
+    stamped (enriched_at) since the previous look, then, if the count still disagrees (a
+    deleted article, a very late commit), the ids that differ."""
+
+    def __init__(self, model: str, index, seen: datetime | None = None):
+        self.model, self.index = model, index
+        self.seen = seen  # the newest stamp taken in; None: nothing taken in yet
+        self.stamps: dict[int, datetime] = {}  # what each recent row was taken in at
+
+    def follow(self, size: int | None = None) -> None:
+        from datetime import timedelta
+
+        if self.seen is None:
+            self._take(_stored(self.model))
+        else:
+            since = self.seen - timedelta(seconds=FOLLOW_SLACK_SECONDS)
+            recent = _stored(self.model).filter(enriched_at__gte=since)
+            stamps = recent.values_list("article_id", "enriched_at")
+            self._take_ids(sorted(pk for pk, at in stamps if self.stamps.get(pk) != at))
+            self.stamps = {pk: at for pk, at in self.stamps.items() if at >= since}
+        size = _collection_size(self.model) if size is None else size
+        if len(self.index) != size:
+            known = set(self.index.ids())
+            stored = set(_stored(self.model).values_list("article_id", flat=True))
+            if gone := known - stored:
+                self.index.remove(sorted(gone))
+            self._take_ids(sorted(stored - known))
+
+    def _take_ids(self, ids: list[int]) -> None:
+        for start in range(0, len(ids), 500):
+            self._take(_stored(self.model).filter(article_id__in=ids[start : start + 500]))
+
+    def _take(self, rows) -> None:
+        from django.utils import timezone
+
+        from broadsheet.enrichment.embeddings import from_bytes
+
+        items, newest = [], self.seen
+        pairs = rows.order_by("article_id").values_list("article_id", "embedding", "enriched_at")
+        for pk, data, stamp in pairs.iterator(chunk_size=2000):
+            vector = from_bytes(data)
+            if vector is not None and len(vector) == self.index.dim:
+                items.append((pk, vector))
+            self.stamps[pk] = stamp
+            newest = stamp if newest is None else max(newest, stamp)
+        for ids, vectors in _batches(items):
+            self.index.add(ids, vectors)
+        if newest is not None:
+            # Never ahead of this clock: a host whose clock runs fast must not hide our rows.
+            self.seen = min(newest, timezone.now())
 
 
 class SharedIndex:
@@ -280,11 +410,14 @@ class SharedIndex:
     from the shared database on that host; nothing is exchanged between hosts. New vectors
     are added in memory at once and written to the file at most every SAVE_SECONDS (writing a
     million vectors takes seconds); what a crash loses is caught up from the table on reopening.
+    Between batches, `follow` takes in what other processes stored meanwhile.
     """
 
     SAVE_SECONDS = 300.0
 
     def __init__(self, model: str, dim: int, path: Path):
+        from django.utils import timezone
+
         self.model, self.path = model, path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -293,7 +426,9 @@ class SharedIndex:
             log.warning("rebuilding unreadable vector index %s", path)
             self.index = AutoIndex(dim, path)
         self._saved_at = 0.0
+        opened = timezone.now()
         self.catch_up()
+        self.follower = _Follower(model, self.index, seen=opened)
 
     def catch_up(self) -> None:
         known = self.index.ids()
@@ -314,6 +449,10 @@ class SharedIndex:
 
     def add(self, ids, vectors) -> None:
         self.index.add(ids, vectors)
+        self.save()
+
+    def follow(self, size: int | None = None) -> None:
+        self.follower.follow(size)
         self.save()
 
     def search(self, vector, k: int) -> list[tuple[int, float]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from broadsheet.articles.models import Article
@@ -230,17 +230,11 @@ def process_articles(
 
 
 def begin_attempt(article_id: int) -> Article | None:
-    with transaction.atomic():
-        article = (
-            Article.objects.select_related("source")
-            .filter(pk=article_id, state=Article.State.PENDING)
-            .first()
-        )
-        if article is None:
-            return None
-        article.attempts += 1
-        Article.objects.filter(pk=article.pk).update(attempts=article.attempts)
-    return article
+    """Count an attempt on a pending article and load it; None when it is no longer pending."""
+    pending = Article.objects.filter(pk=article_id, state=Article.State.PENDING)
+    if not pending.update(attempts=F("attempts") + 1):
+        return None
+    return pending.order_by().first()
 
 
 def process_article(article_id: int, tools: Toolkit) -> str:
