@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     if command == "demo":
         prepare_demo_environment()
     argv[1] = ALIASES.get(command, command)
+    # Each process does one piece of work at a time and hosts run one per core: BLAS threads
+    # inside numpy would only fight the other processes for the same cores.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadsheet.settings")
     from django.core.management import execute_from_command_line
     from django.db import DatabaseError

@@ -145,7 +145,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"init_command": SQLITE_INIT, "transaction_mode": "IMMEDIATE", "timeout": 30}
     )
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Reopening SQLite and running its PRAGMAs costs ~4.5 ms; keep a connection per thread.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default: a scheme-less URL typed in a form is https
 

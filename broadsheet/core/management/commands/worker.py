@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from broadsheet.enrichment import stage
 from broadsheet.ingest import rq_backend, scheduler
 
 log = logging.getLogger("broadsheet.worker")
@@ -69,6 +70,7 @@ class Command(BaseCommand):
             else:
                 run_until_idle()
             return
+        stage.warm_up()  # models and word lists load now, not inside the first batch
         thread = None
         if not no_scheduler:
             thread = scheduler.SchedulerThread()
