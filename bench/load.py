@@ -5,7 +5,7 @@
 
 For each database, on a fresh site: the sample publisher (``SamplePublisher(scale=N)``) serves a
 large corpus on 127.0.0.1, one ``broadsheet worker`` (scheduler inside) ingests it, and once the
-first article is stored ``broadsheet web`` (gunicorn) starts and wrk hits the front page and then
+first article is stored ``broadsheet web`` starts and wrk hits the front page and then
 an article page, each with ``--connections`` connections for ``--duration`` seconds, while the
 worker keeps writing. SQLite is the embedded default (web and worker on one file, as ``broadsheet
 serve`` runs them); PostgreSQL uses a database this script creates and drops
@@ -271,7 +271,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=4, help="wrk threads")
     parser.add_argument("--scale", type=int, default=60, help="sample publisher corpus scale")
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes")
+    parser.add_argument("--web-workers", type=int, default=2, help="web server processes")
     parser.add_argument("--postgres", default="postgres://root@127.0.0.1:5432")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
     args = parser.parse_args()

@@ -10,21 +10,61 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 
-DEFAULT_EMBEDDER = "hashed-lexical-1024"
+DEFAULT_EMBEDDER = "lexical-lead-1024"
 
 _WORD = re.compile(r"\w+")
-# Words at least this common (wordfreq's frequency) carry no event: their weight drops to zero.
-_COMMON_FREQUENCY = math.exp(-4.0)
+# A sentence ends at . ! or ? followed by a space: the next word's capital is not a name's.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _RAREST_FREQUENCY = 1e-8
-# A capitalised word inside a sentence is usually a name, and names identify events.
-_NAME_BOOST = 1.5
+
+
+@dataclass(frozen=True)
+class Weighting:
+    """How one occurrence of a word counts: its IDF times these boosts.
+
+    `idf_offset`: IDF is ln(1 / wordfreq frequency) minus this, floored at 0.
+    `lead_boost`, `lead_words`: the word at position p counts 1 + lead_boost * exp(-p /
+    lead_words) times: the headline and first paragraph say which event this is, later
+    paragraphs more often give background shared with earlier events of the same kind.
+    `name_boost`: a capitalised word that does not start a sentence, usually a name.
+    `number_boost`: a word starting with a digit (tolls, sums, dates, scores).
+    """
+
+    idf_offset: float = 2.0
+    lead_boost: float = 16.0
+    lead_words: float = 50.0
+    name_boost: float = 3.0
+    number_boost: float = 3.0
+    sentences_by_punctuation: bool = True
+
+    @property
+    def lead(self) -> tuple[float, ...]:
+        return _lead_weights(self.lead_boost, self.lead_words)
+
+
+@cache
+def _lead_weights(boost: float, words: float) -> tuple[float, ...]:
+    if not boost:
+        return ()
+    # Past 20 decay lengths the boost is a few 1e-8 of a word's weight: the table stops there.
+    return tuple(1.0 + boost * math.exp(-p / words) for p in range(int(20 * words)))
+
+
+# The first version: no lead, smaller boosts, the commonest words weigh nothing.
+WEIGHTING_V1 = Weighting(
+    idf_offset=4.0,
+    lead_boost=0.0,
+    name_boost=1.5,
+    number_boost=1.0,
+    sentences_by_punctuation=False,
+)
 
 
 class Embedder:
@@ -44,12 +84,11 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=500_000)
-def word_weight(word: str, language: str = "en") -> float:
-    """An IDF taken from a fixed word-frequency list, so vectors made months apart still agree."""
+def word_rarity(word: str, language: str = "en") -> float:
+    """ln(1 / frequency) from a fixed word-frequency list, so vectors made months apart agree."""
     from wordfreq import word_frequency
 
-    frequency = word_frequency(word, language, minimum=_RAREST_FREQUENCY)
-    return max(math.log(_COMMON_FREQUENCY / frequency), 0.0)
+    return -math.log(word_frequency(word, language, minimum=_RAREST_FREQUENCY))
 
 
 def _bucket(feature: str, dim: int) -> tuple[int, float]:
@@ -57,12 +96,24 @@ def _bucket(feature: str, dim: int) -> tuple[int, float]:
     return code % dim, (1.0 if (code >> 20) & 1 else -1.0)
 
 
-def _counts(text: str) -> Counter[str]:
-    counts: Counter[str] = Counter()
+def _counts(text: str, weighting: Weighting) -> dict[str, float]:
+    """Each lower-cased word's occurrences, each counted with its lead, name and number boosts."""
+    counts: dict[str, float] = {}
+    lead, position = weighting.lead, 0
+    name_boost, number_boost = weighting.name_boost, weighting.number_boost
     for line in text.splitlines():
-        for position, token in enumerate(_WORD.findall(line)):
-            named = position > 0 and token[:1].isupper()
-            counts[token.lower()] += _NAME_BOOST if named else 1.0
+        sentences = _SENTENCE_END.split(line) if weighting.sentences_by_punctuation else (line,)
+        for sentence in sentences:
+            for index, token in enumerate(_WORD.findall(sentence)):
+                weight = lead[position] if position < len(lead) else 1.0
+                position += 1
+                first = token[:1]
+                if first.isdigit():
+                    weight *= number_boost
+                elif index and first.isupper():
+                    weight *= name_boost
+                word = token.lower()
+                counts[word] = counts.get(word, 0.0) + weight
     return counts
 
 
@@ -70,13 +121,17 @@ class HashedLexicalEmbedder(Embedder):
     """Sublinear TF times a fixed IDF, feature-hashed with random signs into `dim` buckets.
 
     Signed hashing is a sparse random projection, so the cosine of two vectors estimates the
-    TF-IDF cosine of the texts; no fitted vocabulary means nothing to refit as articles arrive.
+    weighted TF-IDF cosine of the texts; no fitted vocabulary means nothing to refit as
+    articles arrive. The weights come from `weighting` (see `Weighting`).
     """
 
-    def __init__(self, dim: int = 1024, language: str = "en"):
+    def __init__(
+        self, dim: int = 1024, language: str = "en", weighting: Weighting = Weighting(), name=""
+    ):
         self.dim = dim
         self.language = language
-        self.name = f"hashed-lexical-{dim}"
+        self.weighting = weighting
+        self.name = name or f"lexical-lead-{dim}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
         rows = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -85,11 +140,12 @@ class HashedLexicalEmbedder(Embedder):
         return normalize_rows(rows)
 
     def _fill(self, row: np.ndarray, text: str) -> None:
-        for word, count in _counts(text).items():
-            weight = math.sqrt(count) * word_weight(word, self.language)
-            if weight > 0:
+        offset = self.weighting.idf_offset
+        for word, count in _counts(text, self.weighting).items():
+            idf = word_rarity(word, self.language) - offset
+            if idf > 0:
                 index, sign = _bucket(word, self.dim)
-                row[index] += sign * weight
+                row[index] += sign * math.sqrt(count) * idf
 
 
 class WordLlamaEmbedder(Embedder):
@@ -125,8 +181,12 @@ class BlendEmbedder(Embedder):
 
 
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {
-    "hashed-lexical-1024": lambda: HashedLexicalEmbedder(1024),
-    "hashed-lexical-2048": lambda: HashedLexicalEmbedder(2048),
+    "lexical-lead-1024": lambda: HashedLexicalEmbedder(1024),
+    "lexical-lead-2048": lambda: HashedLexicalEmbedder(2048),
+    # The first default, kept so its stored vectors and figures can still be compared.
+    "hashed-lexical-1024": lambda: HashedLexicalEmbedder(
+        1024, weighting=WEIGHTING_V1, name="hashed-lexical-1024"
+    ),
     "wordllama-256": WordLlamaEmbedder,
 }
 

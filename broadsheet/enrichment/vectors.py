@@ -108,10 +108,14 @@ class ExactIndex(VectorIndex):
         return len(self._ids)
 
 
-# HNSW runs on a fixed random projection to this many dimensions: a cheap graph to build and walk.
-PROJECTED_DIM = 128
-# Candidates taken from the graph, then re-ranked exactly on the full vectors.
-RERANK_POOL = 200
+# HNSW runs on a fixed random projection to this many dimensions, stored as int8: a cheap graph
+# to build and walk. At a million synthetic lexical vectors (bench/related.py) the exact top 10
+# lay among the 300 nearest projected ones 97% of the time at 256 dimensions (int8 costing
+# nothing), 99% at 384; at 128 the whole search found 94% at only 100,000 vectors.
+PROJECTED_DIM = 256
+# Candidates taken from the graph (its search runs this wide), then re-ranked exactly on the
+# full vectors. At a million vectors 300 found 97% of the true top 10, 200 96%, 400 98%.
+RERANK_POOL = 300
 _PROJECTION_SEED = 20260301
 
 
@@ -122,14 +126,15 @@ def projection(dim: int, low: int = PROJECTED_DIM) -> np.ndarray:
 
 
 class UsearchIndex(VectorIndex):
-    """HNSW over projected vectors, re-ranked exactly on the full vectors kept beside it.
+    """HNSW over projected int8 vectors, re-ranked exactly on the full vectors kept beside it.
 
-    A graph over 1,024 dimensions built at a few hundred vectors a second and, quantized,
-    lost half the true neighbours; projected to 128 it builds many times faster and the
-    re-ranking of a wide candidate pool restores the exact order.
+    A graph on all 1,024 dimensions (int8) built slower and, at a million vectors, kept only
+    89-92% of the true top 10 among 100-200 candidates; projected to 256 dimensions it builds
+    faster, and re-ranking 300 candidates on the full vectors restores the exact order of the
+    ones it finds (bench/related.py).
     """
 
-    def __init__(self, dim: int, connectivity: int = 12, expansion_add: int = 40):
+    def __init__(self, dim: int, connectivity: int = 16, expansion_add: int = 128):
         from usearch.index import Index
 
         self.dim = dim
@@ -138,20 +143,23 @@ class UsearchIndex(VectorIndex):
         self._index = Index(
             ndim=self.low,
             metric="cos",
-            dtype="f32",
+            dtype="i8",
             connectivity=connectivity,
             expansion_add=expansion_add,
-            expansion_search=64,
+            expansion_search=RERANK_POOL,
         )
         self._full = np.zeros((0, dim), dtype=np.float16)
         self._used = 0
         self._slot: dict[int, int] = {}
 
-    def add(self, ids, vectors, threads: int = 1) -> None:
+    def add(self, ids, vectors, threads: int | None = None) -> None:
+        """Add or replace vectors; a large batch is inserted on every core unless `threads`."""
         keys = np.asarray(list(ids), dtype=np.int64)
         matrix = _as_matrix(vectors, self.dim)
         self.remove(keys)
         self._keep_full(keys, matrix)
+        if threads is None:
+            threads = (os.cpu_count() or 1) if len(keys) >= 1000 else 1
         self._index.add(keys.astype(np.uint64), matrix @ self._projection, threads=threads)
 
     def _keep_full(self, keys: np.ndarray, matrix: np.ndarray) -> None:
@@ -177,10 +185,16 @@ class UsearchIndex(VectorIndex):
             return []
         query = _as_matrix(vector, self.dim)[0]
         found = self._index.search(query @ self._projection, max(k, RERANK_POOL))
-        keys = [int(key) for key in found.keys if int(key) in self._slot]
+        keys = [key for key in found.keys.tolist() if key in self._slot]
         scores = self._full[[self._slot[key] for key in keys]].astype(np.float32) @ query
         order = np.argsort(-scores, kind="stable")[:k]
         return [(keys[i], float(scores[i])) for i in order]
+
+    def memory_bytes(self) -> int:
+        """The graph, the full vectors and the key map: roughly what this index holds in RAM
+        (rows reserved for growth but not yet written are not counted: the OS maps them lazily)."""
+        full = self._full[: self._used].nbytes
+        return int(self._index.memory_usage + full + 100 * len(self._slot))
 
     def ids(self) -> list[int]:
         return list(self._slot)
@@ -195,8 +209,13 @@ class UsearchIndex(VectorIndex):
 
     @classmethod
     def load(cls, path, dim: int) -> UsearchIndex:
+        from usearch.index import ScalarKind
+
         index = cls(dim)
         index._index.load(str(path))
+        # usearch takes the file's own settings: a graph of an earlier layout is rebuilt instead.
+        if index._index.ndim != index.low or index._index.dtype != ScalarKind.I8:
+            raise ValueError(f"{path}: a graph of another layout ({index._index.ndim} dimensions)")
         with np.load(_full_path(Path(path))) as data:
             index._full = data["full"]
             index._used = len(index._full)
