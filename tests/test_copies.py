@@ -191,15 +191,15 @@ def test_find_copies_links_to_the_earliest_and_skips_same_source(corpus):
 # --- database ---------------------------------------------------------------------------
 
 
-def stored(source_slug, text, published, title="t"):
+def article_row(source_slug, text, published, title="t"):
+    """A stored, done article of the outlet `source_slug`, with no enrichment yet."""
     from broadsheet.articles.models import Article
-    from broadsheet.enrichment.models import Enrichment
     from broadsheet.sources.models import Source
 
     source, _ = Source.objects.get_or_create(
         slug=source_slug, defaults={"name": source_slug, "homepage": f"https://{source_slug}.test/"}
     )
-    article = Article.objects.create(
+    return Article.objects.create(
         source=source,
         url=f"https://{source_slug}.test/{title}",
         url_key=f"{source_slug}-{title}",
@@ -209,6 +209,12 @@ def stored(source_slug, text, published, title="t"):
         discovered_at=published + timedelta(minutes=5),
         state="done",
     )
+
+
+def stored(source_slug, text, published, title="t"):
+    from broadsheet.enrichment.models import Enrichment
+
+    article = article_row(source_slug, text, published, title)
     Enrichment.objects.create(article=article, signature=copies.signature(text))
     return article
 

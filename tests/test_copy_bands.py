@@ -10,6 +10,7 @@ import pytest
 from broadsheet.enrichment import copies
 from broadsheet.samplepub.corpus import load_corpus
 from tests.datasets import SHARED_DATA
+from tests.test_copies import article_row as make_article
 
 
 @pytest.fixture(scope="module")
@@ -49,25 +50,6 @@ def test_unrelated_texts_rarely_share_a_band_key(corpus):
 def test_short_texts_have_no_band_keys():
     assert copies.lookup_keys(copies.signature("Too short to judge.")) == []
     assert len(copies.lookup_keys(copies.signature(" ".join(f"w{i}" for i in range(60))))) == 64
-
-
-def make_article(slug, text, published, title="t"):
-    from broadsheet.articles.models import Article
-    from broadsheet.sources.models import Source
-
-    source, _ = Source.objects.get_or_create(
-        slug=slug, defaults={"name": slug, "homepage": f"https://{slug}.test/"}
-    )
-    return Article.objects.create(
-        source=source,
-        url=f"https://{slug}.test/{title}",
-        url_key=f"{slug}-{title}",
-        title=title,
-        text=text,
-        published_at=published,
-        discovered_at=published + timedelta(minutes=5),
-        state="done",
-    )
 
 
 def enriched(article):
