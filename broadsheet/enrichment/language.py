@@ -1,9 +1,9 @@
 """Which language an article is written in, as an ISO 639-1 code.
 
 py3langid (a maintained, faster fork of langid.py) ships its model inside the wheel, so detection
-is offline; it classifies a few thousand characters in about a millisecond. The page's declared
-language is a fallback only: publishers often leave a site-wide default on every page, so the
-text wins whenever there is enough of it to judge.
+is offline; it classifies an article's first 1,500 characters in about a millisecond. The
+page's declared language is a fallback only: publishers often leave a site-wide default on
+every page, so the text wins whenever there is enough of it to judge.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from functools import cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-# Enough of an article to decide; more only costs time.
-SAMPLE_CHARS = 3000
+# Enough of an article to decide; more only costs time. On the AEB articles (8 languages),
+# 1,500 characters gave the same answer as 3,000 for every page at a fifth of the time
+# (0.9 ms against 4.2 ms a page).
+SAMPLE_CHARS = 1500
 # Below this many letters a character n-gram model guesses more than it knows.
 MIN_LETTERS = 40
 # Between MIN_LETTERS and a sentence or two, a weak guess loses to the page's declaration.

@@ -142,25 +142,28 @@ def smoothed_scores(query, vectors: np.ndarray, similarity: np.ndarray) -> np.nd
 
 
 def _diverse(pool, items, vectors, limit) -> list[tuple[int, float]]:
-    """Greedy MMR with a cap per outlet, so one outlet's series cannot fill the list."""
+    """Greedy MMR with a cap per outlet, so one outlet's series cannot fill the list: each
+    step takes the best score less DIVERSITY times its closeness to the nearest article
+    already chosen (ties to the earlier candidate in `pool`)."""
+    if not pool:
+        return []
+    rows = np.array([i for i, _ in pool])
+    scores = np.array([score for _, score in pool], dtype=np.float64)
+    block = vectors[rows]
+    nearest = np.zeros(len(rows))  # closeness to the nearest chosen article; 0 until one is
+    open_ = np.ones(len(rows), dtype=bool)
     chosen: list[int] = []
     per_outlet: dict[int, int] = {}
-    base = dict(pool)
-    scores = dict(pool)
-    while scores and len(chosen) < limit:
-        best = max(scores, key=lambda i: scores[i] - DIVERSITY * _closeness(i, chosen, vectors))
-        scores.pop(best)
-        outlet = items[best].source_id
+    while open_.any() and len(chosen) < limit:
+        best = int(np.argmax(np.where(open_, scores - DIVERSITY * nearest, -np.inf)))
+        open_[best] = False
+        outlet = items[rows[best]].source_id
         if per_outlet.get(outlet, 0) < PER_OUTLET:
-            chosen.append(best)
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
-    return [(items[i].id, base[i]) for i in chosen]
-
-
-def _closeness(i: int, chosen: list[int], vectors) -> float:
-    if not chosen:
-        return 0.0
-    return float(np.max(vectors[chosen] @ vectors[i]))
+            closeness = block @ block[best]
+            nearest = closeness if not chosen else np.maximum(nearest, closeness)
+            chosen.append(best)
+    return [(items[rows[j]].id, float(scores[j])) for j in chosen]
 
 
 # --- database glue -------------------------------------------------------------------------
@@ -261,8 +264,8 @@ def refresh_related(article, index=None, now: datetime | None = None) -> int:
 
 def refresh_batch(articles, vectors, model: str, index, now=None, touched=None) -> list[int]:
     """`refresh_related` for a batch of articles with their vectors, one after the other,
-    with every candidate read in one query. Adds to `touched` the articles whose lists
-    changed; returns each article's count."""
+    with every candidate read in one query and every list written in one transaction. Adds
+    to `touched` the articles whose lists changed; returns each article's count."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -273,21 +276,23 @@ def refresh_batch(articles, vectors, model: str, index, now=None, touched=None) 
     pools = [_pool(a.id, v, index) for a, v in zip(articles, vectors, strict=True)]
     wanted = None if None in pools else sorted(set().union(*pools))
     rows = _candidate_rows(model, wanted)
-    counts = []
+    # Rank first, then write everything in one short transaction: no lock is held while
+    # ranking, and the batch costs one commit rather than one per article.
+    plans = []
     for article, vector, pool in zip(articles, vectors, pools, strict=True):
         others, matrix = _pick(article.id, vector, pool, rows)
         ranked = related_for(_item(article), vector, others, matrix, now)
-        with transaction.atomic():
+        plans.append((article, ranked, others, matrix @ vector if len(others) else []))
+    with transaction.atomic():
+        for article, ranked, others, similarities in plans:
             _delete_quietly(RelatedArticle.objects.filter(article=article))
             RelatedArticle.objects.bulk_create(
                 RelatedArticle(article=article, related_id=key, score=score)
                 for key, score in ranked
             )
-            similarities = matrix @ vector if len(others) else []
             touched.update(_offer_to_neighbours(article, others, similarities, now))
-        touched.add(article.id)
-        counts.append(len(ranked))
-    return counts
+            touched.add(article.id)
+    return [len(ranked) for _, ranked, _, _ in plans]
 
 
 def _offer_to_neighbours(article, others: list[Item], similarities, now) -> list[int]:
