@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from broadsheet.enrichment import copies
+from broadsheet.enrichment.embeddings import get_embedder
 from broadsheet.samplepub.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +163,9 @@ def main() -> int:
 
 
 def run_minhash(pairs, literal, texts, offset, docs) -> list[bool]:
-    """The detector, pair by pair and through the band-key grouping, under both labellings."""
+    """The detector as the enrichment stage runs it: the signature rule on every pair (found
+    through band keys in the product), or sentence alignment between an article and its
+    nearest articles by embedding. Pair by pair and as groups, under both labellings."""
     started = time.process_time()
     sigs = [copies.signature(text) for text in texts]
     elapsed = time.process_time() - started
@@ -171,18 +174,61 @@ def run_minhash(pairs, literal, texts, offset, docs) -> list[bool]:
     when = datetime.now(UTC)
     links = copies.find_copies([copies.Item(i, sig, when, i) for i, sig in enumerate(sigs)])
     print(f"minhash_lsh_grouping_s: {time.process_time() - started:.3f}")
-    group = {i: links.get(i, i) for i in range(len(texts))}
-    grouped = [group[a] == group[b] for a, b, _ in pairs]
     print(f"minhash_threshold: {copies.THRESHOLD}")
     print(f"minhash_contained: {copies.CONTAINED} (jaccard >= {copies.CONTAINED_JACCARD})")
-    minhash = [copies.is_copy(sigs[a], sigs[b]) for a, b, _ in pairs]
-    report("minhash", score(pairs, minhash))
-    report("minhash_lsh_groups", score(pairs, grouped))
-    report("literal_minhash", score(literal, minhash))
-    report("literal_minhash_lsh_groups", score(literal, grouped))
-    halves(pairs, minhash, offset, docs)
+    signature_rule = [copies.is_copy(sigs[a], sigs[b]) for a, b, _ in pairs]
+    aligned = aligned_neighbours(texts)
+    print(f"alignment_rule: share >= {copies.ALIGNED} of the shorter text's words in sentences")
+    print(f"alignment_pairs_found: {len(aligned)}")
+    detector = [
+        hit or (a, b) in aligned for (a, b, _), hit in zip(pairs, signature_rule, strict=True)
+    ]
+    linked = [(a, b) for (a, b, _), hit in zip(pairs, detector, strict=True) if hit]
+    group = _groups(len(texts), linked)
+    grouped = [group[a] == group[b] for a, b, _ in pairs]
+    report("copies", score(pairs, detector))
+    report("copies_groups", score(pairs, grouped))
+    report("literal_copies", score(literal, detector))
+    report("literal_copies_groups", score(literal, grouped))
+    halves(pairs, detector, offset, docs)
+    minhash_group = {i: links.get(i, i) for i in range(len(texts))}
+    report("minhash_only", score(pairs, signature_rule))
+    report(
+        "minhash_only_lsh_groups",
+        score(pairs, [minhash_group[a] == minhash_group[b] for a, b, _ in pairs]),
+    )
     sweep(pairs, sigs)
-    return minhash
+    return detector
+
+
+def aligned_neighbours(texts: list[str]) -> set[tuple[int, int]]:
+    """Pairs (i < j) that the alignment rule links: each document against its NEIGHBOURS
+    nearest by the default embedder at NEIGHBOUR_SIMILARITY or more, as the stage does."""
+    started = time.process_time()
+    vectors = get_embedder().embed(texts)
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -1.0)
+    words = [copies.sentence_words(text) for text in texts]
+    found, checked = set(), set()
+    for i in range(len(texts)):
+        for j in np.argsort(-similarity[i], kind="stable")[: copies.NEIGHBOURS]:
+            pair = (min(i, int(j)), max(i, int(j)))
+            if similarity[i, j] < copies.NEIGHBOUR_SIMILARITY or pair in checked:
+                continue
+            checked.add(pair)
+            if copies.is_rewritten_copy(words[pair[0]], words[pair[1]]):
+                found.add(pair)
+    print(f"alignment_pairs_checked: {len(checked)}")
+    print(f"alignment_cpu_s: {time.process_time() - started:.3f}")
+    return found
+
+
+def _groups(count: int, links: list[tuple[int, int]]) -> list[int]:
+    """Each document's group (a representative index) once the linked pairs are joined."""
+    parent = list(range(count))
+    for a, b in links:
+        parent[copies._root(parent, a)] = copies._root(parent, b)
+    return [copies._root(parent, i) for i in range(count)]
 
 
 def halves(pairs, predicted, offset, docs) -> None:
@@ -194,7 +240,7 @@ def halves(pairs, predicted, offset, docs) -> None:
             if pair[0] >= offset and int(docs[pair[0]][0].split("_")[0]) % 2 == parity
         ]
         if chosen:
-            report(f"minhash_ecb_{name}_topics", score(*map(list, zip(*chosen, strict=True))))
+            report(f"copies_ecb_{name}_topics", score(*map(list, zip(*chosen, strict=True))))
 
 
 def run_baselines(pairs, texts) -> None:

@@ -21,6 +21,19 @@ def loopback(settings):
 
 
 @pytest.fixture
+def fresh_indexes(settings, tmp_path):
+    """Vector indexes of this process start empty, and persist under a temporary folder."""
+    from broadsheet.enrichment import related
+
+    settings.DATA_DIR = tmp_path
+    related._SHARED.clear()
+    related._EXACT.clear()
+    yield
+    related._SHARED.clear()
+    related._EXACT.clear()
+
+
+@pytest.fixture
 def publisher():
     from broadsheet.samplepub.server import SamplePublisher
 

@@ -12,22 +12,12 @@ from broadsheet.enrichment import related
 from broadsheet.enrichment.stage import enrich_articles
 from broadsheet.samplepub.corpus import load_corpus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_indexes")]
 
 
 @pytest.fixture(scope="module")
 def corpus():
     return load_corpus()
-
-
-@pytest.fixture(autouse=True)
-def fresh_indexes(settings, tmp_path):
-    settings.DATA_DIR = tmp_path
-    related._SHARED.clear()
-    related._EXACT.clear()
-    yield
-    related._SHARED.clear()
-    related._EXACT.clear()
 
 
 def store_corpus(corpus, count: int) -> list[int]:

@@ -8,6 +8,10 @@ paragraphs has a low Jaccard similarity but sits almost wholly inside its origin
 containment of the smaller text (estimated from the Jaccard estimate and the two set sizes)
 also makes a copy.
 
+A copy restyled to a house style, cut for broadcast or written through keeps too few exact
+4-grams for that; `is_rewritten_copy` reads it sentence by sentence instead, for each new
+article against its nearest articles in the embedding index (`link_neighbours`).
+
 Signature layout: a little-endian uint32 with the number of distinct shingles, then NUM_PERM
 uint32 minima. The count lets a pair of signatures alone decide that a text is too short to judge.
 """
@@ -134,6 +138,61 @@ def band_keys(sig: bytes) -> list[str]:
         f"{i:02d}{hashlib.blake2b(r.tobytes(), digest_size=6).hexdigest()}"
         for i, r in enumerate(rows)
     ]
+
+
+# --- rewritten copies: sentence alignment -------------------------------------------------
+
+# A copy restyled to a house style, cut for broadcast or written through keeps too few exact
+# 4-grams for its signature to tell it from a separately written report on the same release
+# (bench/copies.py: Jaccard 0.03-0.4 on both sides of the line). Read sentence by sentence it
+# is plain: nearly every sentence of the shorter text is one of the other's, lightly edited,
+# while a separate report shares its quotes and a few background lines but writes its own
+# narration. Candidates come from the embedding index (the nearest articles), so this is
+# checked for a handful of pairs an article.
+# A sentence has a counterpart when this share of its distinct words is in one sentence of
+# the other text.
+SENTENCE_MATCH = 0.6
+# A copy when this share of the shorter text's words is in sentences with a counterpart. On
+# the read ECB+ labels separate reports reach 0.88 at most and most rewrites 0.9-1.0.
+ALIGNED = 0.9
+MIN_SENTENCE_WORDS = 4  # shorter lines (datelines, bylines, "Watch:") are not weighed
+MIN_ALIGNED_WORDS = 45  # a shorter text (a teaser, one lead sentence) says too little
+NEIGHBOURS = 6  # nearest articles checked by alignment
+NEIGHBOUR_SIMILARITY = 0.3  # and only those at least this similar (cosine)
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"\u201d\u2019']*\s+(?=[\"\u201c\u2018']*[A-Z0-9])")
+
+
+def sentence_words(text: str) -> list[frozenset[str]]:
+    """Each sentence's distinct case-folded words; short lines are left out."""
+    found = []
+    for line in (text or "").splitlines():
+        for sentence in _SENTENCE_END_RE.split(line):
+            words = _WORD_RE.findall(sentence.casefold())
+            if len(words) >= MIN_SENTENCE_WORDS:
+                found.append(frozenset(words))
+    return found
+
+
+def aligned_share(a: str | list, b: str | list) -> float:
+    """Share of the shorter text's words (by sentence) whose sentence has a counterpart in the
+    longer text; texts may be given as ``sentence_words`` lists. 0.0 for a text too short."""
+    a = sentence_words(a) if isinstance(a, str) else a
+    b = sentence_words(b) if isinstance(b, str) else b
+    size_a, size_b = sum(map(len, a)), sum(map(len, b))
+    short, long_ = (a, b) if size_a <= size_b else (b, a)
+    total = min(size_a, size_b)
+    if total < MIN_ALIGNED_WORDS:
+        return 0.0
+    aligned = 0
+    for sentence in short:
+        need = SENTENCE_MATCH * len(sentence)
+        if any(len(sentence & other) >= need for other in long_):
+            aligned += len(sentence)
+    return aligned / total
+
+
+def is_rewritten_copy(a: str | list, b: str | list) -> bool:
+    return aligned_share(a, b) >= ALIGNED
 
 
 # --- groups of copies ---------------------------------------------------------------------
@@ -375,9 +434,15 @@ def _matching_articles(article, sig: bytes, stored: dict[int, Stored]) -> list[i
 
 def _link(article, sig: bytes, stored: dict[int, Stored]) -> int | None:
     """Relink ``article``'s group of copies; returns the id of its original (maybe its own)."""
+
+    return _join(article, _matching_articles(article, sig, stored))
+
+
+def _join(article, matches: list[int]) -> int | None:
+    """Put ``article`` and its ``matches`` (with their groups) in one group linked to the
+    earliest; returns the id of the article's original (maybe its own), None without matches."""
     from django.db import transaction
 
-    matches = _matching_articles(article, sig, stored)
     if not matches:
         return None
     with transaction.atomic():
@@ -407,3 +472,50 @@ def _relink(group: list, original) -> None:
         Article.objects.filter(pk__in=others).update(duplicate_of=original)
     if original.duplicate_of_id is not None:
         Article.objects.filter(pk=original.pk).update(duplicate_of=None)
+
+
+def link_neighbours(articles, vectors, index) -> None:
+    """Link rewritten copies (``is_rewritten_copy``) among each article's nearest articles in
+    ``index``, from other sources and within LOOKBACK; the texts are read in one query.
+    Each article's ``duplicate_of_id`` is set to its new value."""
+    from broadsheet.articles.models import Article
+
+    near: dict[int, list[int]] = {}
+    for article, vector in zip(articles, vectors, strict=True):
+        found = index.search(vector, NEIGHBOURS + 1) if index is not None else []
+        near[article.pk] = [
+            key for key, score in found if key != article.pk and score >= NEIGHBOUR_SIMILARITY
+        ]
+    ids = sorted(set().union(*near.values()) | {a.pk for a in articles})
+    rows: dict[int, tuple] = {}
+    for start in range(0, len(ids), _KEY_CHUNK):
+        chosen = Article.objects.filter(pk__in=ids[start : start + _KEY_CHUNK], state="done")
+        fields = ("pk", "source_id", "listed_at", "duplicate_of_id", "text")
+        for pk, source_id, listed_at, root, text in chosen.values_list(*fields):
+            rows[pk] = (source_id, listed_at, root or pk, text)
+    words: dict[int, list] = {}
+
+    def sentences_of(pk: int) -> list:
+        if pk not in words:
+            words[pk] = sentence_words(rows[pk][3])
+        return words[pk]
+
+    for article in articles:
+        if article.pk not in rows:
+            continue
+        source_id, listed_at, root, _ = rows[article.pk]
+        matches = [
+            pk
+            for pk in near[article.pk]
+            if pk in rows
+            and rows[pk][0] != source_id
+            and rows[pk][2] != root
+            and abs(rows[pk][1] - listed_at) <= LOOKBACK
+            and is_rewritten_copy(sentences_of(article.pk), sentences_of(pk))
+        ]
+        original = _join(article, matches)
+        if original is not None:
+            article.duplicate_of_id = None if original == article.pk else original
+            # Later articles of the batch see the new group.
+            for pk in {article.pk, *matches}:
+                rows[pk] = (*rows[pk][:2], original, rows[pk][3])

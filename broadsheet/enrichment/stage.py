@@ -68,6 +68,7 @@ def enrich_batch(article_ids: list[int]) -> int:
     signatures = {a.pk: f.signature for a, f in zip(articles, findings, strict=True)}
     copies.link_batch(articles, signatures)
     index = batch_index(embedder.name, embedder.dim)
+    copies.link_neighbours(articles, vectors, index)
     touched: set[int] = set()
     refresh_batch(articles, list(vectors), embedder.name, index, touched=touched)
     mark_enriched(articles, findings)

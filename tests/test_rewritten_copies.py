@@ -1,0 +1,159 @@
+"""Rewritten copies: a wire story restyled, cut or written through by another outlet shares too
+few exact 4-word runs for its signature, but nearly every sentence of it is one of the wire's.
+Sentence alignment between an article and its nearest articles finds it; a report written
+separately that quotes the same statement is left alone."""
+
+import hashlib
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from broadsheet.enrichment import copies
+from broadsheet.enrichment.stage import enrich_articles
+from tests.datasets import dataset
+
+WIRE = "\n".join(
+    [
+        "The regional water board approved a plan on Monday to rebuild the Harlow dam "
+        "spillway after engineers found deep cracks in its concrete during a routine "
+        "inspection in the spring.",
+        "The work will cost about 48 million euros and is expected to take three years, with "
+        "the reservoir kept at two thirds of its usual level while the crews are on site.",
+        "Board chair Elin Marsh said the dam was safe but that the cracks would only widen "
+        "with each winter of frost and heavy rain.",
+        '"We are acting now so that nobody downstream ever has to wonder whether the dam will'
+        ' hold," Marsh said.',
+        "Farmers who draw water from the reservoir will receive a reduced allocation during "
+        "the dry months, and the board promised compensation for lost harvests.",
+        "The spillway was last repaired in 1987, when a smaller crack was sealed with resin "
+        "rather than replaced.",
+        "Residents of the three villages below the dam will be invited to an information "
+        "evening at the Harlow community hall next week.",
+    ]
+)
+
+# The same text restyled by another outlet: a new lead with a dateline, "says" for "said",
+# words swapped in every sentence, the last sentence dropped.
+REWRITE = "\n".join(
+    [
+        "HARLOW - Engineers will rebuild the spillway of the Harlow dam.",
+        "The regional water board has approved a plan to rebuild the Harlow dam spillway "
+        "after engineers found deep cracks in the concrete during a routine spring "
+        "inspection.",
+        "The works will cost some 48 million euros and should take three years, with the "
+        "reservoir held at two thirds of its normal level while crews are on the site.",
+        "Board chairwoman Elin Marsh says the dam is safe but that the cracks would only "
+        "widen with every winter of frost and heavy rain.",
+        '"We are acting now so that nobody downstream ever has to wonder whether the dam will'
+        ' hold," Marsh says.',
+        "Farmers who take water from the reservoir will get a smaller allocation in the dry "
+        "months, and the board has promised compensation for lost harvests.",
+        "The spillway was last repaired in 1987, when a smaller crack was sealed with resin "
+        "instead of being replaced.",
+    ]
+)
+
+# Written separately about the same decision: its own narration, the same quote.
+SEPARATE = "\n".join(
+    [
+        "Villagers below the Harlow dam say they learned of the cracks in its spillway from a"
+        " neighbour, not from the water board.",
+        "At a packed meeting in the community hall on Monday evening, several residents asked"
+        " why the inspection results had taken months to reach them.",
+        '"We are acting now so that nobody downstream ever has to wonder whether the dam will'
+        ' hold," board chair Elin Marsh told them, repeating the statement issued earlier '
+        "that day.",
+        "Many in the hall were unconvinced, and a petition calling for an independent survey "
+        "of the dam had gathered more than 300 names by the end of the night.",
+        "One farmer said a smaller water allocation during the summer could cost him half of "
+        "his potato crop.",
+        "The board has said it will publish the full inspection report on its website before "
+        "the end of the month.",
+    ]
+)
+
+
+def test_a_restyled_copy_is_aligned_though_its_signature_misses_it():
+    assert not copies.is_copy(WIRE, REWRITE)  # too few exact 4-word runs left
+    assert copies.aligned_share(WIRE, REWRITE) >= copies.ALIGNED
+    assert copies.is_rewritten_copy(REWRITE, WIRE)
+
+
+def test_a_separate_report_quoting_the_same_statement_is_not_a_copy():
+    assert copies.aligned_share(WIRE, SEPARATE) < 0.5
+    assert not copies.is_rewritten_copy(SEPARATE, REWRITE)
+
+
+def test_too_short_a_text_is_never_called_a_rewritten_copy():
+    lead = WIRE.splitlines()[0]
+    assert len(lead.split()) < copies.MIN_ALIGNED_WORDS
+    assert copies.aligned_share(lead, WIRE) == 0.0
+    assert copies.aligned_share("", WIRE) == 0.0
+
+
+def ecbplus(doc_id: str) -> str:
+    for line in (dataset("stories-ecbplus-dev") / "docs.jsonl").read_text().splitlines():
+        doc = json.loads(line)
+        if doc["doc_id"] == doc_id:
+            first, _, rest = doc["text"].partition("\n")
+            return rest if first.startswith("http") else doc["text"]
+    raise KeyError(doc_id)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "copy"),
+    [
+        ("7_9ecbplus", "7_3ecbplus", True),  # the short agency report opens the long one
+        ("7_10ecbplus", "7_2ecbplus", True),  # two write-throughs of one fight report
+        ("19_6ecbplus", "19_11ecbplus", True),  # a blog reposts a trimmed, edited text
+        ("3_3ecbplus", "3_2ecbplus", False),  # both paste the same prison-record lines
+        ("2_1ecbplus", "2_7ecbplus", False),  # an own report appending part of a release
+        ("12_5ecbplus", "12_6ecbplus", False),  # a paraphrase of the release
+    ],
+)
+def test_read_ecbplus_pairs(a, b, copy):
+    assert copies.is_rewritten_copy(ecbplus(a), ecbplus(b)) is copy
+
+
+def due(outlet: str, title: str, text: str, published):
+    from broadsheet.articles.models import Article
+    from broadsheet.sources.models import Source
+
+    source, _ = Source.objects.get_or_create(
+        slug=outlet, defaults={"name": outlet, "homepage": f"https://{outlet}.test/"}
+    )
+    url = f"https://{outlet}.test/{title}"
+    return Article.objects.create(
+        source=source,
+        url=url,
+        url_key=hashlib.sha256(url.encode()).hexdigest(),
+        title=title,
+        text=text,
+        published_at=published,
+        discovered_at=published,
+        state=Article.State.DONE,
+        enrich_due_at=timezone.now(),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fresh_indexes")
+@pytest.mark.parametrize("batched", [True, False])
+def test_enrichment_links_a_rewritten_copy_to_the_wire_story(batched):
+    start = timezone.now() - timedelta(hours=5)
+    rewrite = due("paper", "spillway", REWRITE, start + timedelta(hours=2))
+    separate = due("gazette", "villagers", SEPARATE, start + timedelta(hours=3))
+    wire = due("wire", "harlow-dam", WIRE, start)
+    ids = [rewrite.pk, separate.pk, wire.pk]
+    if batched:
+        assert enrich_articles(ids) == 3
+    else:  # one batch each: the copy is found from either side
+        for pk in ids:
+            assert enrich_articles([pk]) == 1
+    for article in (rewrite, separate, wire):
+        article.refresh_from_db()
+    assert rewrite.duplicate_of_id == wire.pk
+    assert separate.duplicate_of_id is None
+    assert wire.duplicate_of_id is None
