@@ -192,7 +192,22 @@ def aligned_share(a: str | list, b: str | list) -> float:
 
 
 def is_rewritten_copy(a: str | list, b: str | list) -> bool:
-    return aligned_share(a, b) >= ALIGNED
+    a = sentence_words(a) if isinstance(a, str) else a
+    b = sentence_words(b) if isinstance(b, str) else b
+    return _alignment_bound(a, b) >= ALIGNED and aligned_share(a, b) >= ALIGNED
+
+
+def _alignment_bound(a: list, b: list) -> float:
+    """An upper bound of ``aligned_share`` at one set operation a sentence: a sentence can
+    only have a counterpart if enough of its words are anywhere in the other text."""
+    size_a, size_b = sum(map(len, a)), sum(map(len, b))
+    short, long_ = (a, b) if size_a <= size_b else (b, a)
+    total = min(size_a, size_b)
+    if total < MIN_ALIGNED_WORDS:
+        return 0.0
+    vocabulary = frozenset().union(*long_)
+    possible = sum(len(s) for s in short if len(s & vocabulary) >= SENTENCE_MATCH * len(s))
+    return possible / total
 
 
 # --- groups of copies ---------------------------------------------------------------------
@@ -476,9 +491,8 @@ def _relink(group: list, original) -> None:
 
 def link_neighbours(articles, vectors, index) -> None:
     """Link rewritten copies (``is_rewritten_copy``) among each article's nearest articles in
-    ``index``, from other sources and within LOOKBACK; the texts are read in one query.
-    Each article's ``duplicate_of_id`` is set to its new value."""
-    from broadsheet.articles.models import Article
+    ``index``, from other sources, other groups and within LOOKBACK; only their texts are
+    read. Each article's ``duplicate_of_id`` is set to its new value."""
 
     near: dict[int, list[int]] = {}
     for article, vector in zip(articles, vectors, strict=True):
@@ -486,36 +500,58 @@ def link_neighbours(articles, vectors, index) -> None:
         near[article.pk] = [
             key for key, score in found if key != article.pk and score >= NEIGHBOUR_SIMILARITY
         ]
-    ids = sorted(set().union(*near.values()) | {a.pk for a in articles})
-    rows: dict[int, tuple] = {}
-    for start in range(0, len(ids), _KEY_CHUNK):
-        chosen = Article.objects.filter(pk__in=ids[start : start + _KEY_CHUNK], state="done")
-        fields = ("pk", "source_id", "listed_at", "duplicate_of_id", "text")
-        for pk, source_id, listed_at, root, text in chosen.values_list(*fields):
-            rows[pk] = (source_id, listed_at, root or pk, text)
+    rows = {  # where each article stands: (source, listed_at, root of its group)
+        pk: (source_id, listed_at, root or pk)
+        for pk, source_id, listed_at, root in _article_rows(
+            set().union(*near.values()) | {a.pk for a in articles},
+            ("pk", "source_id", "listed_at", "duplicate_of_id"),
+        )
+    }
+    for article in articles:
+        near[article.pk] = near[article.pk] if article.pk in rows else []
+        if near[article.pk]:
+            source_id, listed_at, root = rows[article.pk]
+            near[article.pk] = [
+                pk
+                for pk in near[article.pk]
+                if pk in rows
+                and rows[pk][0] != source_id
+                and rows[pk][2] != root
+                and abs(rows[pk][1] - listed_at) <= LOOKBACK
+            ]
+    # Texts only of the articles that still have candidates, and of those candidates.
+    wanted = {pk for pk, found in near.items() if found} | set().union(*near.values())
+    texts = dict(_article_rows(wanted, ("pk", "text")))
     words: dict[int, list] = {}
 
     def sentences_of(pk: int) -> list:
         if pk not in words:
-            words[pk] = sentence_words(rows[pk][3])
+            words[pk] = sentence_words(texts.get(pk, ""))
         return words[pk]
 
     for article in articles:
         if article.pk not in rows:
             continue
-        source_id, listed_at, root, _ = rows[article.pk]
+        root = rows[article.pk][2]
         matches = [
             pk
             for pk in near[article.pk]
-            if pk in rows
-            and rows[pk][0] != source_id
-            and rows[pk][2] != root
-            and abs(rows[pk][1] - listed_at) <= LOOKBACK
+            if rows[pk][2] != root  # joined to it earlier in this batch
             and is_rewritten_copy(sentences_of(article.pk), sentences_of(pk))
         ]
         original = _join(article, matches)
         if original is not None:
             article.duplicate_of_id = None if original == article.pk else original
-            # Later articles of the batch see the new group.
-            for pk in {article.pk, *matches}:
-                rows[pk] = (*rows[pk][:2], original, rows[pk][3])
+            for pk in {article.pk, *matches}:  # later articles of the batch see the new group
+                rows[pk] = (*rows[pk][:2], original)
+
+
+def _article_rows(ids, fields: tuple[str, ...]) -> list[tuple]:
+    """``fields`` of the stored articles among ``ids``, a bounded number of ids a query."""
+    from broadsheet.articles.models import Article
+
+    ids, found = sorted(ids), []
+    for start in range(0, len(ids), _KEY_CHUNK):
+        chosen = Article.objects.filter(pk__in=ids[start : start + _KEY_CHUNK], state="done")
+        found += chosen.values_list(*fields)
+    return found
