@@ -317,7 +317,9 @@ def self_signed_cert(directory: Path, hostname: str) -> tuple[Path, Path]:
 
 
 def guard_connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
-    """Fail the test on any attempt to connect anywhere but 127.0.0.1; return the attempts."""
+    """Fail the test on any attempt to connect anywhere but 127.0.0.1; return the attempts
+    made through a socket, each recorded before it is judged, so that even a failure something
+    swallowed still shows in the list."""
     attempts: list[tuple] = []
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
     real_create = socket.create_connection
@@ -328,13 +330,13 @@ def guard_connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
             pytest.fail(f"a connection to {address!r} was attempted")
 
     def connect(self: socket.socket, address: object) -> None:
-        check(address)
         attempts.append(address)
+        check(address)
         return real_connect(self, address)
 
     def connect_ex(self: socket.socket, address: object) -> int:
-        check(address)
         attempts.append(address)
+        check(address)
         return real_connect_ex(self, address)
 
     def create_connection(address: tuple, *args: object, **kwargs: object) -> socket.socket:

@@ -63,20 +63,10 @@ def record_connections(monkeypatch: pytest.MonkeyPatch, names: dict) -> list[obj
     """Seal the network edge and return the list of every connection attempt, in order.
 
     DNS answers come from ``names`` only; any other name, or any connection to an address other
-    than 127.0.0.1, fails the test. Attempts are recorded before the guard decides, so even a
-    failure that something inside the pipeline swallowed still shows in the list.
+    than 127.0.0.1, fails the test (see ``guard_connections``).
     """
     fake_dns(monkeypatch, names)
-    guard_connections(monkeypatch)
-    attempted: list[object] = []
-    guarded = socket.socket.connect
-
-    def connect(self: socket.socket, address: object) -> None:
-        attempted.append(address)
-        return guarded(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return attempted
+    return guard_connections(monkeypatch)
 
 
 def strays(attempted: list[object]) -> list[object]:
