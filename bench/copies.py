@@ -202,23 +202,10 @@ def run_minhash(pairs, literal, texts, offset, docs) -> list[bool]:
 
 
 def aligned_neighbours(texts: list[str]) -> set[tuple[int, int]]:
-    """Pairs (i < j) that the alignment rule links: each document against its NEIGHBOURS
-    nearest by the default embedder at NEIGHBOUR_SIMILARITY or more, as the stage does."""
+    """Pairs (i < j) that the alignment rule links: each document against its nearest by the
+    default embedder, as the stage does."""
     started = time.process_time()
-    vectors = get_embedder().embed(texts)
-    similarity = vectors @ vectors.T
-    np.fill_diagonal(similarity, -1.0)
-    words = [copies.sentence_words(text) for text in texts]
-    found, checked = set(), set()
-    for i in range(len(texts)):
-        for j in np.argsort(-similarity[i], kind="stable")[: copies.NEIGHBOURS]:
-            pair = (min(i, int(j)), max(i, int(j)))
-            if similarity[i, j] < copies.NEIGHBOUR_SIMILARITY or pair in checked:
-                continue
-            checked.add(pair)
-            if copies.is_rewritten_copy(words[pair[0]], words[pair[1]]):
-                found.add(pair)
-    print(f"alignment_pairs_checked: {len(checked)}")
+    found = copies.rewritten_pairs(texts, get_embedder().embed(texts))
     print(f"alignment_cpu_s: {time.process_time() - started:.3f}")
     return found
 

@@ -210,6 +210,24 @@ def _alignment_bound(a: list, b: list) -> float:
     return possible / total
 
 
+def rewritten_pairs(texts: Sequence[str], vectors: np.ndarray) -> set[tuple[int, int]]:
+    """Index pairs (i < j) of ``texts`` that ``is_rewritten_copy`` links when each text is
+    checked against its NEIGHBOURS nearest by ``vectors`` (unit rows) at NEIGHBOUR_SIMILARITY
+    or more: what ``link_neighbours`` does, for a collection held in memory."""
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -1.0)
+    words = [sentence_words(text) for text in texts]
+    found, checked = set(), set()
+    for i in range(len(texts)):
+        for j in np.argsort(-similarity[i], kind="stable")[:NEIGHBOURS].tolist():
+            pair = (min(i, j), max(i, j))
+            if similarity[i, j] >= NEIGHBOUR_SIMILARITY and pair not in checked:
+                checked.add(pair)
+                if is_rewritten_copy(words[pair[0]], words[pair[1]]):
+                    found.add(pair)
+    return found
+
+
 # --- groups of copies ---------------------------------------------------------------------
 
 
