@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from broadsheet.enrichment import tags as tagger
 from broadsheet.enrichment.tags import MAX_CHARS, STOP_WORDS, extract_tags, singular
 from broadsheet.samplepub.corpus import load_corpus
 from tests.datasets import ROOT, dataset
@@ -166,6 +167,28 @@ def test_singular():
     assert singular("businesses") == "business"
     assert singular("gunmen") == "gunman"
     assert singular("housebuilders") == "housebuilder"  # too rare for the word list
+    assert singular("menus") == "menu"
+    for word in ("virus", "campus", "status", "bonus"):
+        assert singular(word) == word
+
+
+def test_a_word_near_the_top_ranks_above_the_same_word_near_the_end():
+    """Readers, and the crowds the ranking was fitted on, weigh a story's start most: of two
+    equally rare nouns, each said twice, the one in the first lines ranks higher."""
+    filler = "Officials spoke for an hour about the weather. " * 60
+    orchard = "The orchard was under water. Pickers walked through the orchard."
+    glacier = "The glacier was under water. Climbers walked across the glacier."
+    for top, end in ((orchard, glacier), (glacier, orchard)):
+        tags = {t.name: t.score for t in extract_tags("A wet spring", f"{top}\n{filler}\n{end}")}
+        first, last = top.split()[1].title(), end.split()[1].title()
+        assert tags[first] > tags[last], tags
+
+
+def test_early_mentions_are_counted_through_merged_names():
+    text = "Mara Oduya opened the line. " + "The trams ran late again. " * 30 + "Oduya said so."
+    article = tagger._read("en", "", text)
+    (oduya,) = [c for c in article.candidates if c.key == ("mara", "oduya")]
+    assert oduya.count == 2 and oduya.early == 1
 
 
 @pytest.mark.parametrize(
@@ -245,8 +268,17 @@ def test_kpcrowd_floors():
     stories = bench.load(dataset("keyphrases-kpcrowd-dev"))
     tuning, held_out = bench.halves(stories)
     p5, f10, rate = bench.evaluate(stories, bench.ours)
-    assert p5 >= 0.56
-    assert f10 >= 0.17
+    assert p5 >= 0.59
+    assert f10 >= 0.175
     assert rate >= 100
-    assert bench.evaluate(tuning, bench.ours)[0] >= 0.55
-    assert bench.evaluate(held_out, bench.ours)[0] >= 0.55
+    assert bench.evaluate(tuning, bench.ours)[0] >= 0.58
+    assert bench.evaluate(held_out, bench.ours)[0] >= 0.59
+
+
+def test_the_weights_in_the_source_are_the_ones_the_bench_fits():
+    """`python bench/tags.py --fit` on the tuning half reproduces BIAS and WEIGHTS as written."""
+    bench = load_bench()
+    tuning, _ = bench.halves(bench.load(dataset("keyphrases-kpcrowd-dev")))
+    bias, weights = bench.fit(tuning)
+    assert bias == pytest.approx(tagger.BIAS, abs=6e-4)
+    assert list(weights) == pytest.approx(list(tagger.WEIGHTS.values()), abs=6e-4)

@@ -12,11 +12,12 @@ never shortened ("New York", "Ministry of Transport") keeps all its words.
 English topics must read as nouns: adverbs, past tenses, comparatives and words the article
 only uses as verbs or modifiers ("he will resign", "its main rate") are left out, judged from
 the words around each use. Candidates are ranked by a logistic model of how often the article
-uses them, where first, whether the headline has them and how rare they are in general use
-(wordfreq's bundled lists, read offline), fitted on crowd-marked keywords of news stories;
-in a long article a tag must be mentioned twice or be in the headline. Other languages get
-the same ranking with names preferred. No model to load, no download; about a millisecond for
-a typical article and a bounded cost for a huge one.
+uses them, how early (in its first hundred words, or not before its four hundredth), whether
+the headline has them, how long and how rare they are in general use (wordfreq's bundled
+lists, read offline), fitted on crowd-marked keywords of news stories; in a long article a
+tag must be mentioned twice or be in the headline. Other languages get the same ranking with
+names preferred. No model to load, no download; about a millisecond for a typical article
+and a bounded cost for a huge one.
 """
 
 from __future__ import annotations
@@ -169,6 +170,10 @@ LONG_WORD = 14
 # Word length says something of an English word, less of one in a language that inflects.
 PLAIN_LENGTH = 7
 MIN_TAGS = 3
+# Crowds read a story from the top: a word in its first 100 words is marked more often, and
+# one first met after 400 words less often, than its count alone says.
+EARLY_WORDS = 100
+LATE_WORDS = 400
 # Below this many words an article is too short to say anything twice.
 SHORT_TEXT = 150
 # Tags come from the first 30,000 characters (about 5,000 words): the rest only costs time.
@@ -196,6 +201,7 @@ class _Candidate:
     count: int = 0  # mentions in the body
     in_title: bool = False
     first: int = -1  # words before the first mention in the body
+    early: int = 0  # mentions within the body's first EARLY_WORDS words
     alone: int = 0  # mentions of a name by its last word only
     bound: int = 0  # uses of a topic word next to another content word
     cues: dict[str, int] = field(default_factory=dict)
@@ -346,7 +352,7 @@ class _Reader:
         self.upper_inside: Counter = Counter()  # capitalised uses in mid-sentence
         # (words with their sentence-start and shouted flags, block, index, before, after)
         self.runs: list[tuple[list[tuple[str, bool, bool]], int, int, str, str]] = []
-        self.topics: dict[str, list[int]] = {}  # word → [count, first, in title]
+        self.topics: dict[str, list[int]] = {}  # word → [count, first, in title, early]
 
     def read(self, block: str, position: int, title_cased: bool = False) -> None:
         run: list[tuple[str, bool]] = []
@@ -392,11 +398,13 @@ class _Reader:
                         self.shapes[lower] = piece
                     entry = topics.get(lower)
                     if entry is None:
-                        entry = topics[lower] = [0, -1, 0]
+                        entry = topics[lower] = [0, -1, 0, 0]
                     if position:
                         entry[0] += 1
                         if entry[1] < 0:
                             entry[1] = self.words - 1
+                        if self.words <= EARLY_WORDS:
+                            entry[3] += 1
                     else:
                         entry[2] = 1
                     if content:
@@ -430,11 +438,13 @@ class _Reader:
     def _topic(self, word: str, position: int, index: int) -> None:
         entry = self.topics.get(word)
         if entry is None:
-            entry = self.topics[word] = [0, -1, 0]
+            entry = self.topics[word] = [0, -1, 0, 0]
         if position:
             entry[0] += 1
             if entry[1] < 0:
                 entry[1] = index
+            if index < EARLY_WORDS:
+                entry[3] += 1
         else:
             entry[2] = 1
 
@@ -471,10 +481,10 @@ class _Reader:
         words = self.topics.items()
         if not everything:
             uses: Counter = Counter()
-            for word, (count, _, in_title) in words:
+            for word, (count, _, in_title, _) in words:
                 uses[singular(word, language)] += count + 2 * in_title
             words = [(w, entry) for w, entry in words if uses[singular(w, language)] >= 2]
-        for word, (count, first, in_title) in words:
+        for word, (count, first, in_title, early) in words:
             if not _topic_word(word, language):
                 continue
             key = (singular(word, language),)
@@ -488,7 +498,7 @@ class _Reader:
             form = self.shapes.get(word, key[0])
             candidate.forms[form] = candidate.forms.get(form, 0) + count
             candidate.bound += self.modifier[word] + self.modified[word]
-            _mention(candidate, count, first, in_title)
+            _mention(candidate, count, first, in_title, early)
         return found
 
     def _add_name(self, found, part, position, index, previous, following="") -> None:
@@ -531,7 +541,7 @@ class _Reader:
         if following in SPEECH_VERBS:  # "Oduya said": a person
             candidate.cues["said"] = candidate.cues.get("said", 0) + 1
         if position:
-            _mention(candidate, 1, index, 0)
+            _mention(candidate, 1, index, 0, int(index < EARLY_WORDS))
         else:
             candidate.in_title = True
 
@@ -571,8 +581,9 @@ def _after_title(part) -> int | None:
     return None
 
 
-def _mention(candidate: _Candidate, count: int, first: int, in_title: int) -> None:
+def _mention(candidate: _Candidate, count: int, first: int, in_title: int, early: int) -> None:
     candidate.count += count
+    candidate.early += early
     if first >= 0 and (candidate.first < 0 or first < candidate.first):
         candidate.first = first
     candidate.in_title = candidate.in_title or bool(in_title)
@@ -663,8 +674,12 @@ def _noun(word: str, seen: _Contexts) -> bool:
 @functools.lru_cache(maxsize=65536)
 def singular(word: str, language: str = "en") -> str:
     """The singular of an English plural noun when the word list knows it; else the word."""
-    if language != "en" or len(word) <= 3 or word.endswith(("ss", "us", "is", "news")):
+    if language != "en" or len(word) <= 3 or word.endswith(("ss", "is", "news")):
         return word
+    if word.endswith("us"):  # "menus", "Hindus"; but "virus", "campus" and "bus" stay
+        stem = word[:-1]
+        known = stem in _frequencies(language) and zipf(stem, language) >= zipf(word, language)
+        return stem if known else word
     endings = (
         *(("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x")),
         *(("s", ""), ("men", "man")),
@@ -705,6 +720,7 @@ def _merge(candidates: dict[tuple[str, ...], _Candidate], language: str) -> None
         if owner is None:
             continue
         owner.count += short.count
+        owner.early += short.early
         owner.in_title = owner.in_title or short.in_title
         if short.first >= 0 and (owner.first < 0 or short.first < owner.first):
             owner.first = short.first
@@ -738,7 +754,10 @@ def _merge_first_names(candidates: dict[tuple[str, ...], _Candidate]) -> None:
         if short is not None and short.is_name and len(owners) == 1:
             owner = owners[0]
             owner.count += short.count
+            owner.early += short.early
             owner.in_title = owner.in_title or short.in_title
+            if short.first >= 0 and (owner.first < 0 or short.first < owner.first):
+                owner.first = short.first
             del candidates[short.key]
 
 
@@ -802,22 +821,32 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
     return full
 
 
-# Log-odds weight of each feature below, fitted (a listwise logistic model, `python
-# bench/tags.py --fit`) on every other story of KPCrowd's dev half, where crowds marked the
-# words a story is about; the other stories, unseen by the fit, score as well.
+# Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
+# model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
+# crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
+BIAS = -2.163
 WEIGHTS = {
-    "uses": 0.355,  # log(1 + mentions in the body)
-    "once": -0.426,  # mentioned at most once
-    "headline": 0.388,
-    "first_share": -0.204,  # where the first mention falls, as a share of the body
-    "first_words": -0.044,  # log(1 + words before the first mention)
-    "zipf": 0.330,  # rarity in general use...
-    "zipf_squared": -0.043,  # ...best in the middle: neither everyday nor odd
-    "length": 0.145,  # letters in the longest word
-    "name": -0.158,
-    "several_words": -0.424,
-    "last_word_alone": -0.259,  # also called by its last word alone ("Perry", "the Bank")
-    "beside_words": -0.370,  # share of uses right next to another content word
+    "uses": 0.539,  # log(1 + mentions in the body)
+    "once": -0.078,  # mentioned at most once
+    "headline": 0.741,
+    "first_share": -0.019,  # where the first mention falls, as a share of the body
+    "first_words": -0.043,  # log(1 + words before the first mention)
+    "zipf": 0.069,  # rarity in general use...
+    "zipf_squared": -0.009,  # ...best in the middle: neither everyday nor odd
+    "length": 0.088,  # letters in the longest word
+    "name": -0.243,
+    "several_words": -0.871,
+    "long_name": -1.350,  # three words or more, no organisation or place: often two names run
+    # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
+    "last_word_alone": -0.421,  # also called by its last word alone ("Perry", "the Bank")
+    "beside_words": -0.534,  # share of uses right next to another content word
+    "story_words": -0.184,  # log(1 + words in the body): the same for every candidate...
+    "uses_by_story_words": 0.018,  # ...but it says what a count means
+    "uses_in_headline": -0.189,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.253,
+    "early": 0.426,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.337,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.866,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
@@ -829,24 +858,37 @@ def _features(candidate: _Candidate, words: int, language: str) -> tuple[float, 
     if candidate.is_name:  # a surname missing from the word list is no oddity
         z = max(z, NAME_ZIPF)
     first = candidate.first if candidate.first >= 0 else words
+    uses = math.log1p(candidate.count)
+    story = math.log1p(words)
+    headline = float(candidate.in_title)
+    name = float(candidate.is_name)
+    length = min(max(len(word) for word in shown), LONG_WORD) if language == "en" else PLAIN_LENGTH
     return (
-        math.log1p(candidate.count),
+        uses,
         float(candidate.count <= 1),
-        float(candidate.in_title),
+        headline,
         first / max(words, 1),
         math.log1p(first),
         z,
         z * z,
-        min(max(len(word) for word in shown), LONG_WORD) if language == "en" else PLAIN_LENGTH,
-        float(candidate.is_name),
+        length,
+        name,
         float(len(shown) > 1),
+        float(len(shown) > 2 and _kind(candidate) not in ("organisation", "place")),
         float(candidate.alone > 0),
         candidate.bound / max(candidate.count, 1),
+        story,
+        uses * story,
+        uses * headline,
+        name * headline,
+        math.log1p(candidate.early),
+        float(first >= LATE_WORDS),
+        math.log(max(length, 1)),
     )
 
 
 def _log_odds(features: tuple[float, ...]) -> float:
-    return sum(w * f for w, f in zip(_WEIGHTS, features, strict=True))
+    return BIAS + sum(w * f for w, f in zip(_WEIGHTS, features, strict=True))
 
 
 def _kind(candidate: _Candidate) -> str:
