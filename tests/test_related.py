@@ -56,6 +56,22 @@ def test_related_ranking_lifts_same_event_share_on_ecbplus():
     assert ranked >= 0.97 and ranked > expanded > plain + 0.003
 
 
+def test_lists_built_one_article_at_a_time_stay_near_the_full_ranking():
+    """As the stage builds them: each new article re-ranks its nearest neighbours' lists and
+    is offered to the others at their own ranking's score. Measured 0.969 (seeds 1 and 2);
+    plain cosine offers gave 0.901."""
+    import json
+
+    from bench.related import incremental_share
+    from tests.datasets import dataset
+
+    lines = (dataset("stories-ecbplus-dev") / "docs.jsonl").open()
+    docs = [json.loads(line) for line in lines]
+    vectors = get_embedder().embed([doc["text"] for doc in docs])
+    labels = np.array([doc["story_id"] for doc in docs])
+    assert incremental_share(vectors, labels, seed=3) >= 0.96
+
+
 def test_smoothing_prefers_a_candidate_backed_by_its_neighbours():
     # Two candidates equally close to the query; only the first has company near the query.
     query = _unit(1, 0, 0, 0)
@@ -101,9 +117,14 @@ def _article(source, key, text, **extra):
 
 
 @pytest.mark.django_db
-def test_refresh_related_writes_rows_and_updates_neighbours():
+@pytest.mark.parametrize("rerank", [related.RERANK_NEIGHBOURS, 0])
+def test_refresh_related_writes_rows_and_updates_neighbours(rerank, monkeypatch):
+    """The earlier article gains the later one: its list ranked again, or (rerank=0) the
+    later article offered to it."""
     from broadsheet.enrichment.models import RelatedArticle
     from broadsheet.sources.models import Source
+
+    monkeypatch.setattr(related, "RERANK_NEIGHBOURS", rerank)
 
     daily, herald, wire = (
         Source.objects.create(name=n, slug=n, homepage=f"https://{n}.example/")
