@@ -86,11 +86,21 @@ def test_a_separate_report_quoting_the_same_statement_is_not_a_copy():
     assert not copies.is_rewritten_copy(SEPARATE, REWRITE)
 
 
-def test_too_short_a_text_is_never_called_a_rewritten_copy():
+def test_a_teaser_is_a_copy_only_when_nearly_word_for_word():
     lead = WIRE.splitlines()[0]
-    assert len(lead.split()) < copies.MIN_ALIGNED_WORDS
-    assert copies.aligned_share(lead, WIRE) == 0.0
-    assert copies.aligned_share("", WIRE) == 0.0
+    assert copies.MIN_TEASER_WORDS <= len(lead.split()) < copies.MIN_ALIGNED_WORDS
+    assert copies.aligned_share(lead, WIRE) == 0.0  # too short to weigh by share
+    assert copies.is_rewritten_copy(lead, WIRE)
+    # Every sentence must be the other's: a line of its own makes it something else.
+    assert not copies.is_rewritten_copy("Harlow dam spillway to be rebuilt.\n" + lead, WIRE)
+    assert copies.is_rewritten_copy(REWRITE.splitlines()[1], WIRE)  # lightly edited lead
+    reworded = (
+        "Cracks found in the concrete of the Harlow dam's spillway this spring mean the water "
+        "board will now rebuild it, the board decided on Monday."
+    )
+    assert not copies.is_rewritten_copy(reworded, WIRE)
+    assert not copies.is_rewritten_copy("The regional water board met on Monday.", WIRE)
+    assert not copies.is_rewritten_copy("", WIRE)
 
 
 def ecbplus(doc_id: str) -> str:
@@ -108,6 +118,7 @@ def ecbplus(doc_id: str) -> str:
         ("7_9ecbplus", "7_3ecbplus", True),  # the short agency report opens the long one
         ("7_10ecbplus", "7_2ecbplus", True),  # two write-throughs of one fight report
         ("19_6ecbplus", "19_11ecbplus", True),  # a blog reposts a trimmed, edited text
+        ("21_8ecbplus", "21_9ecbplus", True),  # a teaser: headline and first sentence
         ("3_3ecbplus", "3_2ecbplus", False),  # both paste the same prison-record lines
         ("2_1ecbplus", "2_7ecbplus", False),  # an own report appending part of a release
         ("12_5ecbplus", "12_6ecbplus", False),  # a paraphrase of the release
@@ -140,7 +151,7 @@ def due(outlet: str, title: str, text: str, published):
 
 def test_ecbplus_copy_detection_holds_its_floors():
     """Both rules over every ECB+ pair, scored against the labels read from the texts (pairs
-    not listed are not copies). Measured: 52 of 69 copies, one false link (a follow-up story
+    not listed are not copies). Measured: 55 of 69 copies, one false link (a follow-up story
     that reuses most of the first report). Floors only go up."""
     from broadsheet.enrichment.embeddings import get_embedder
     from tests.test_copies import ecbplus_texts, read_copy_labels
@@ -159,7 +170,7 @@ def test_ecbplus_copy_detection_holds_its_floors():
     copies_read = {pair for pair, copy in labels.items() if copy}
     right = len(found & copies_read)
     assert right / len(found) >= 0.98
-    assert right / len(copies_read) >= 0.75
+    assert right / len(copies_read) >= 0.79
 
 
 @pytest.mark.django_db
