@@ -137,6 +137,16 @@ def test_topics_are_nouns_not_verbs_or_modifiers():
     assert not names & {"Resign", "Sharply", "Lowest", "Main", "Premiered", "Across"}, names
 
 
+def test_short_past_tenses_are_not_topics():
+    text = (
+        "Rescuers waded through the flood to reach the farm. The crews waded back at dusk.\n\n"
+        "A shred of the old fence was all that stood; the last shred of it went by noon."
+    )
+    names = {t.name for t in extract_tags("Flood rescue", text, limit=20)}
+    assert "Waded" not in names, names
+    assert "Shred" in names, names
+
+
 def test_one_spelling_per_thing_across_plurals():
     tags = extract_tags(
         "Teachers strike over pay",
