@@ -123,6 +123,41 @@ def test_a_robots_txt_that_never_answers_costs_one_deadline(fetcher):
     assert time.monotonic() - started < POLICY.fetch_timeout + 0.4
 
 
+def test_a_silent_site_costs_one_deadline_then_fails_at_once_for_a_while(monkeypatch):
+    from broadsheet.ingest.errors import ErrorKind, FetchError
+    from broadsheet.ingest.pipeline import Toolkit
+
+    clock = Clock()
+    tools = Toolkit(POLICY)
+    tools.robots = RobotsCache(tools.fetcher, error_ttl=300, down_ttl=60, clock=clock)
+    try:
+        with silent_server() as base:
+            started = time.monotonic()
+            for path in ("/a", "/b"):
+                with pytest.raises(FetchError) as caught:
+                    tools.get(f"{base}{path}")
+                assert caught.value.kind == ErrorKind.TIMEOUT
+                assert "robots.txt" in caught.value.message
+                assert caught.value.url == f"{base}{path}"
+            assert time.monotonic() - started < POLICY.fetch_timeout + 0.4  # one deadline
+            clock.now += 61  # no longer presumed down: the page itself is asked for
+            started = time.monotonic()
+            with pytest.raises(FetchError) as caught:
+                tools.get(f"{base}/c")
+            assert caught.value.kind == ErrorKind.TIMEOUT
+            assert "robots.txt" not in caught.value.message
+            assert time.monotonic() - started >= POLICY.fetch_timeout - 0.1
+    finally:
+        tools.close()
+
+
+def test_a_robots_txt_answering_badly_does_not_mark_the_site_down(fetcher):
+    with serve_routes({"/robots.txt": (503, {}, b""), "/a": (200, {}, b"ok")}) as base:
+        robots = RobotsCache(fetcher)
+        assert robots.allowed(f"{base}/a")
+        assert robots.unreachable(f"{base}/a") is None
+
+
 def test_robots_fetches_go_through_the_address_guard(fetcher, connections):
     with serve_routes({"/robots.txt": redirect("http://169.254.169.254/robots.txt")}) as base:
         assert RobotsCache(fetcher).allowed(f"{base}/a")

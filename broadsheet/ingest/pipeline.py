@@ -50,6 +50,8 @@ class Toolkit:
     def get(self, url: str, **kwargs) -> FetchResponse:
         if self.policy.obey_robots and not self.robots.allowed(url):
             raise FetchError(ErrorKind.ROBOTS, f"robots.txt disallows {url}", url=url)
+        if (down := self.robots.unreachable(url)) is not None:
+            raise FetchError(down.kind, down.message, url=url)
         with self.limiter.slot(url, min_interval=self.robots.crawl_delay(url)):
             return self.fetcher.get(url, **kwargs)
 
