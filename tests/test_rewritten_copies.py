@@ -103,6 +103,10 @@ def test_a_later_story_ending_with_the_first_report_is_not_a_copy_of_it():
             "findings, after complaints that news of the cracks reached villages late.",
             "Local councillors welcomed the early start but asked for a named contact at the board "
             "for residents who are worried about noise from the site at night.",
+            "Anglers' clubs said they had been told the lower car park would stay open, and that "
+            "the fishing season on the reservoir would not be cut short this year.",
+            "The board expects to reopen the crest road to cars in the spring, once the new "
+            "spillway channel has been tested with a controlled release of water.",
             "The first report on the decision follows below.",
             WIRE,
         ]
@@ -143,6 +147,8 @@ def ecbplus(doc_id: str) -> str:
         ("7_9ecbplus", "7_3ecbplus", True),  # the short agency report opens the long one
         ("7_10ecbplus", "7_2ecbplus", True),  # two write-throughs of one fight report
         ("24_5ecbplus", "24_1ecbplus", True),  # an agency story with a lead added
+        ("19_6ecbplus", "19_11ecbplus", True),  # a blog reposts a trimmed, edited text
+        ("7_4ecbplus", "7_3ecbplus", True),  # three sentences of the long one's lead
         ("21_8ecbplus", "21_9ecbplus", True),  # a teaser: headline and first sentence
         ("3_3ecbplus", "3_2ecbplus", False),  # both paste the same prison-record lines
         ("2_1ecbplus", "2_7ecbplus", False),  # an own report appending part of a release
@@ -177,7 +183,7 @@ def due(outlet: str, title: str, text: str, published):
 
 def test_ecbplus_copy_detection_holds_its_floors():
     """Both rules over every ECB+ pair, scored against the labels read from the texts (pairs
-    not listed are not copies). Measured: 51 of 69 copies, no false link. Floors only go
+    not listed are not copies). Measured: 55 of 69 copies, no false link. Floors only go
     up."""
     from broadsheet.enrichment.embeddings import get_embedder
     from tests.test_copies import ecbplus_texts, read_copy_labels
@@ -196,7 +202,7 @@ def test_ecbplus_copy_detection_holds_its_floors():
     copies_read = {pair for pair, copy in labels.items() if copy}
     right = len(found & copies_read)
     assert right / len(found) >= 0.99
-    assert right / len(copies_read) >= 0.73
+    assert right / len(copies_read) >= 0.79
 
 
 @pytest.mark.django_db

@@ -162,11 +162,15 @@ MIN_ALIGNED_WORDS = 45  # below this a text is judged as a teaser, by the strict
 # other text; a lead rewritten in other words is not (on ECB+: 3 teasers more, no false link).
 MIN_TEASER_WORDS = 20
 TEASER_SENTENCE_MATCH = 0.9
-# And the shared text must be the other's opening or main body, not an appendix: one of its
-# counterparts among the other's first 2 sentences, or half of the other's words in them. A
-# later story that ends with the first report pasted whole is not a copy of it (on ECB+ this
-# removed the one false link and 4 of 79 true ones).
-OPENING_SENTENCES = 2
+# And the shared text must be the other's opening or main body, not an appendix: two of the
+# counterparts (or all, for a one-sentence teaser) in the other's opening, its first quarter
+# of sentences (at least 3, so that a dateline or "Updated" line does not crowd the lead out),
+# or half of the other's words in counterparts. A later story that ends with the first report
+# pasted whole is not a copy of it, though its lead may echo the old headline (on ECB+ this
+# removed the one false link and no true one; a quarter or a third did as well).
+OPENING_SHARE = 0.25
+OPENING_MIN = 3
+OPENING_MATCHES = 2
 MAIN_BODY = 0.5
 NEIGHBOURS = 6  # nearest articles checked by alignment
 NEIGHBOUR_SIMILARITY = 0.3  # and only those at least this similar (cosine)
@@ -227,12 +231,14 @@ def _counterpart(sentence: frozenset, other: list, match: float) -> int | None:
 
 
 def _opening_or_body(short: list, long_: list, match: float) -> bool:
-    """Whether the sentences ``short`` shares with ``long_`` include ``long_``'s opening or
-    hold at least MAIN_BODY of its words."""
-    places = {_counterpart(sentence, long_, match) for sentence in short} - {None}
-    if any(place < OPENING_SENTENCES for place in places):
+    """Whether the sentences ``short`` shares with ``long_`` are ``long_``'s opening (see
+    OPENING_SHARE) or hold at least MAIN_BODY of its words."""
+    places = [_counterpart(sentence, long_, match) for sentence in short]
+    places = [place for place in places if place is not None]
+    opening = max(OPENING_MIN, OPENING_SHARE * len(long_))
+    if sum(place < opening for place in places) >= min(OPENING_MATCHES, len(short)):
         return True
-    return sum(len(long_[place]) for place in places) >= MAIN_BODY * sum(map(len, long_))
+    return sum(len(long_[place]) for place in set(places)) >= MAIN_BODY * sum(map(len, long_))
 
 
 def _alignment_bound(a: list, b: list) -> float:
