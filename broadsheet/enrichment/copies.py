@@ -207,6 +207,9 @@ def aligned_share(a: str | list, b: str | list) -> float:
 
 
 def is_rewritten_copy(a: str | list, b: str | list) -> bool:
+    """Whether one text is the other restyled, cut or written through (see ALIGNED), or a
+    teaser of it (see MIN_TEASER_WORDS), sharing its opening or main body; texts may be given
+    as ``sentence_words`` lists."""
     a = sentence_words(a) if isinstance(a, str) else a
     b = sentence_words(b) if isinstance(b, str) else b
     size = min(sum(map(len, a)), sum(map(len, b)))
