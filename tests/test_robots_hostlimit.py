@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import uuid
 from dataclasses import replace
 
 import pytest
 
 from broadsheet.ingest.fetcher import Fetcher, FetchPolicy
-from broadsheet.ingest.hostlimit import HostLimiter, host_key
+from broadsheet.ingest.hostlimit import HostLimiter, SharedSpacing, host_key
 from broadsheet.ingest.robots import RobotsCache
 from tests.httpservers import (
     fake_dns,
@@ -280,3 +281,101 @@ def test_limiter_from_policy_and_bad_arguments():
         HostLimiter(0, 1.0)
     with pytest.raises(ValueError):
         HostLimiter(1, 0)
+
+
+# --- spacing shared across processes -----------------------------------------------------------
+
+REDIS = "redis://127.0.0.1:6379/15"
+
+
+def redis_cache():
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = RedisCache(REDIS, {})
+    try:
+        cache.set("broadsheet:test:ping", 1, 5)
+    except Exception:
+        pytest.skip("no Redis on 127.0.0.1:6379 (.ci/run starts one)")
+    return cache
+
+
+def spaced_starts(limiters, rounds: int, url: str) -> list[float]:
+    """Start times of `rounds` requests to `url` through each limiter, all at once, sorted."""
+    starts, lock = [], threading.Lock()
+
+    def fetch(limiter) -> None:
+        for _ in range(rounds):
+            with limiter.slot(url), lock:
+                starts.append(time.time())
+
+    threads = [threading.Thread(target=fetch, args=(limiter,)) for limiter in limiters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return sorted(starts)
+
+
+def fresh_host() -> str:
+    return f"http://{uuid.uuid4().hex}.example/"
+
+
+def test_limiters_sharing_redis_keep_one_rate_between_them():
+    redis_cache()
+    url = fresh_host()
+    limiters = [HostLimiter(4, rate=20, shared=SharedSpacing(redis_cache())) for _ in range(2)]
+    gaps = [b - a for a, b in itertools.pairwise(spaced_starts(limiters, 4, url))]
+    assert len(gaps) == 7 and min(gaps) >= 0.04  # 50 ms apart across both, less jitter
+    alone = [HostLimiter(4, rate=20) for _ in range(2)]
+    gaps = [b - a for a, b in itertools.pairwise(spaced_starts(alone, 4, fresh_host()))]
+    assert min(gaps) < 0.02  # without it, each keeps only its own spacing
+
+
+def test_a_host_nobody_asked_lately_is_not_kept_waiting():
+    spacing = SharedSpacing(redis_cache())
+    key = host_key(fresh_host())
+    assert spacing.wait(key, 0.5) == 0.0
+    assert 0.45 <= spacing.wait(key, 0.5) <= 0.5
+
+
+def test_a_failing_timetable_falls_back_to_the_process_spacing(caplog):
+    class Broken:
+        def make_and_validate_key(self, key):
+            return key
+
+        @property
+        def _cache(self):
+            raise ConnectionError("redis is down")
+
+    limiter = HostLimiter(4, rate=20, shared=SharedSpacing(Broken()))
+    gaps = [b - a for a, b in itertools.pairwise(spaced_starts([limiter], 4, fresh_host()))]
+    assert min(gaps) >= 0.045
+    assert caplog.text.count("no shared per-host spacing") == 1
+
+
+def _book_in_redis(url: str, queue) -> None:
+    from django.core.cache.backends.redis import RedisCache
+
+    limiter = HostLimiter(4, rate=10, shared=SharedSpacing(RedisCache(REDIS, {})))
+    queue.put(spaced_starts([limiter], 3, url))
+
+
+def test_worker_processes_share_the_timetable_in_redis():
+    import multiprocessing
+
+    redis_cache()
+    url = fresh_host()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    processes = [context.Process(target=_book_in_redis, args=(url, queue)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    starts = sorted(queue.get(timeout=20) + queue.get(timeout=20))
+    for process in processes:
+        process.join(10)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(gaps) == 5 and min(gaps) >= 0.08  # 100 ms apart across both, less wake-up jitter
+
+
+def test_the_timetable_is_shared_only_through_redis():
+    assert SharedSpacing.from_cache() is None  # the default database cache: per process

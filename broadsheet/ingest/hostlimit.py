@@ -1,13 +1,16 @@
-"""Per-host politeness inside one worker process.
+"""Per-host politeness.
 
 A batch of articles often comes from one publisher; without a limit a worker's threads would
 hit that one server all at once. Each host gets a few concurrent slots and a minimum spacing
-between request starts. The limit is per process: across worker hosts it adds up, which is fine
-for the small numbers of workers Broadsheet runs.
+between request starts. The concurrent slots are per process. The spacing is per process too,
+unless the cache is Redis (CACHE_URL=redis://...): then every worker process on every machine
+books its start times in one shared timetable (`SharedSpacing`), so the rate a publisher sees
+stays the configured one however many workers run.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from broadsheet.ingest.fetcher import FetchPolicy
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +43,7 @@ class HostLimiter:
         max_hosts: int = 4096,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        shared: SharedSpacing | None = None,
     ) -> None:
         if concurrency < 1 or rate <= 0:
             raise ValueError("concurrency must be >= 1 and rate > 0")
@@ -51,18 +56,22 @@ class HostLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()  # guards the table and start times; never held while waiting
         self._hosts: dict[str, _Host] = {}
+        self._shared = shared
 
     @classmethod
     def from_policy(cls, policy: FetchPolicy) -> HostLimiter:
-        return cls(policy.host_concurrency, policy.host_rate)
+        return cls(policy.host_concurrency, policy.host_rate, shared=SharedSpacing.from_cache())
 
     @contextmanager
     def slot(self, url: str, *, min_interval: float | None = None) -> Iterator[None]:
         """Wait for a free slot on the URL's host and for its turn, then run the block."""
-        host = self._enter(host_key(url))
+        key = host_key(url)
+        host = self._enter(key)
         try:
             with host.slots:
                 wait = self._reserve(host, min_interval)
+                if self._shared is not None:
+                    wait = max(wait, self._shared.wait(key, self._spacing(min_interval)))
                 if wait > 0:
                     self._sleep(wait)
                 yield
@@ -79,9 +88,12 @@ class HostLimiter:
             host.users += 1
             return host
 
+    def _spacing(self, min_interval: float | None) -> float:
+        return max(self._interval, min(min_interval or 0.0, self._max_interval))
+
     def _reserve(self, host: _Host, min_interval: float | None) -> float:
         """Book the next start time for this host and return how long to wait for it."""
-        interval = max(self._interval, min(min_interval or 0.0, self._max_interval))
+        interval = self._spacing(min_interval)
         with self._lock:
             now = self._clock()
             start = max(now, host.next_start)
@@ -95,6 +107,52 @@ class HostLimiter:
         idle = [k for k, h in self._hosts.items() if h.users == 0 and h.next_start <= now]
         for key in idle:
             del self._hosts[key]
+
+
+# One round trip books a start time: the later of now and the host's next free time, which then
+# moves one interval on. Times are milliseconds of the wall clock, so machines agree to within
+# their clock skew; the key expires once the booking is long past.
+_BOOK = """
+local now = tonumber(ARGV[1])
+local start = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local free = start + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], free, 'PX', free - now + 60000)
+return start
+"""
+
+
+class SharedSpacing:
+    """Each host's next free start time, kept in Redis and booked atomically by every worker
+    process on every machine. When Redis fails, the request goes by its process's own spacing
+    alone (logged once), so a Redis outage never stops fetching."""
+
+    def __init__(self, cache, *, clock: Callable[[], float] = time.time) -> None:
+        self._cache = cache
+        self._clock = clock
+        self._warned = False
+
+    @classmethod
+    def from_cache(cls) -> SharedSpacing | None:
+        """One over the default cache when it is Redis; else None (spacing per process)."""
+        from django.core.cache import caches
+        from django.core.cache.backends.redis import RedisCache
+
+        cache = caches["default"]
+        return cls(cache) if isinstance(cache, RedisCache) else None
+
+    def wait(self, key: str, interval: float) -> float:
+        """Book this host's next start; seconds to wait for it (0.0 when none was booked)."""
+        name = self._cache.make_and_validate_key(f"broadsheet:host-spacing:{key}")
+        now = round(self._clock() * 1000)
+        try:
+            client = self._cache._cache.get_client(name, write=True)
+            start = int(client.eval(_BOOK, 1, name, now, max(1, round(interval * 1000))))
+        except Exception:  # a shared service that can fail; fetching goes on
+            if not self._warned:
+                log.warning("no shared per-host spacing; each process spaces alone", exc_info=True)
+                self._warned = True
+            return 0.0
+        return max(0.0, (start - now) / 1000)
 
 
 def host_key(url: str) -> str:
