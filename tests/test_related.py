@@ -5,7 +5,7 @@ import pytest
 
 from broadsheet.enrichment import related
 from broadsheet.enrichment.embeddings import get_embedder, to_bytes
-from broadsheet.enrichment.related import Item, refresh_related, related_for, shared_index
+from broadsheet.enrichment.related import Item, _item, refresh_related, related_for, shared_index
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -143,6 +143,51 @@ def test_refresh_related_writes_rows_and_updates_neighbours(rerank, monkeypatch)
         second.id
     ]
     assert not RelatedArticle.objects.filter(related=copy).exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_offers_to_one_list_in_turn_and_writes_only_the_result():
+    """Three new articles of one outlet offered to a full list: each enters in turn, the third
+    evicts the first (the outlet's cap), which is never written; two stored rows go."""
+    from broadsheet.enrichment.models import RelatedArticle
+    from broadsheet.sources.models import Source
+
+    def outlet(name):
+        return Source.objects.create(name=name, slug=name, homepage=f"https://{name}.example/")
+
+    owner = _article(outlet("home"), "owner", TEXTS["wire"])
+    for i in range(related.LIMIT):
+        listed = _article(outlet(f"old{i}"), f"old{i}", TEXTS["other"])
+        RelatedArticle.objects.create(article=owner, related=listed, score=0.5 + i / 100)
+    paper = outlet("paper")
+    new = [_article(paper, f"new{i}", TEXTS["other"]) for i in range(3)]
+    offers = [
+        (article, [_item(owner)], np.array([0.5]), np.array([score]))
+        for article, score in zip(new, (0.6, 0.7, 0.8), strict=True)
+    ]
+    changed = related._offer_to_neighbours(offers, NOW)
+    evicted, added = changed[owner.id]
+    assert [row.related_id for row in added] == [new[1].id, new[2].id]
+    assert len(evicted) == 2
+    related._write_lists({}, changed)
+    listed = dict(RelatedArticle.objects.filter(article=owner).values_list("related", "score"))
+    assert len(listed) == related.LIMIT and new[0].id not in listed
+    assert listed[new[2].id] == pytest.approx(0.8 * related.freshness(NOW, NOW))
+
+
+def test_only_a_postgres_deadlock_is_written_again():
+    class Cause(Exception):
+        def __init__(self, sqlstate):
+            self.sqlstate = sqlstate
+
+    def error(sqlstate):
+        wrapped = RuntimeError("database error")
+        wrapped.__cause__ = Cause(sqlstate)
+        return wrapped
+
+    assert related._deadlock(error("40P01"))
+    assert not related._deadlock(error("23505"))
+    assert not related._deadlock(RuntimeError("database is locked"))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from django.db.utils import OperationalError
 
 from broadsheet.enrichment.vectors import EXACT_LIMIT, AutoIndex, ExactIndex, _batches, open_index
 
@@ -50,6 +51,9 @@ SMOOTHING_WEIGHT = 1.0
 # same-event top-5 (bench/related.py, incremental), against 0.975 when every list is ranked
 # again each time and 0.90 when the offer was the plain cosine.
 RERANK_NEIGHBOURS = 2
+# PostgreSQL may still pick a batch's transaction as a deadlock victim (its unique-index checks
+# lock other rows); the batch is then simply written again.
+WRITE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -337,18 +341,43 @@ def refresh_batch(articles, vectors, model: str, index, now=None, touched=None) 
         again.update((others[i].id, matrix[i]) for i in chosen)
         plans.append((article, vector, ranked, others, matrix, similarities))
     reranked = _rerank(again, model, index, rows, now)
-    with transaction.atomic():
-        for article, vector, ranked, others, matrix, similarities in plans:
-            _store_list(article.id, ranked)
-            scores = offer_scores(vector, matrix)
-            touched.update(
-                _offer_to_neighbours(article, others, similarities, scores, now, skip=again)
-            )
-            touched.add(article.id)
-        for key, ranked in reranked.items():
-            _store_list(key, ranked)
-        touched.update(reranked)
+    lists = {article.id: ranked for article, _, ranked, *_ in plans} | reranked
+    offers = [
+        (article, others, similarities, offer_scores(vector, matrix))
+        for article, vector, _, others, matrix, similarities in plans
+    ]
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                changed = _offer_to_neighbours(offers, now, skip=lists.keys())
+                _write_lists(lists, changed)
+            break
+        except OperationalError as error:  # two workers' batches met in the other order
+            if not _deadlock(error) or attempt == WRITE_ATTEMPTS - 1:
+                raise
+            log.info("related lists: deadlock, writing the batch again")
+    touched.update(lists, changed)
     return [len(plan[2]) for plan in plans]
+
+
+def _deadlock(error: Exception) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == "40P01"
+
+
+def _write_lists(lists: dict[int, list], changed: dict[int, tuple[list, list]]) -> None:
+    """Replace the `lists` (id → ranked) and apply the offers' `changed` rows (id → evicted
+    row ids, new rows), article by article in id order: two workers writing overlapping
+    articles then take their row locks in the same order and cannot deadlock each other."""
+    from broadsheet.enrichment.models import RelatedArticle
+
+    for key in sorted(lists.keys() | changed.keys()):
+        if key in lists:
+            _store_list(key, lists[key])
+            continue
+        evicted, added = changed[key]
+        if evicted:
+            _delete_quietly(RelatedArticle.objects.filter(id__in=evicted))
+        RelatedArticle.objects.bulk_create(added, ignore_conflicts=True)
 
 
 def _rerank(vectors: dict[int, np.ndarray], model: str, index, rows, now) -> dict:
@@ -371,44 +400,64 @@ def _store_list(key: int, ranked: list[tuple[int, float]]) -> None:
     from broadsheet.enrichment.models import RelatedArticle
 
     _delete_quietly(RelatedArticle.objects.filter(article_id=key))
+    # Another worker may have offered one of these to this list since the delete looked: its
+    # row stands, and the next refresh of the list settles the rest.
     RelatedArticle.objects.bulk_create(
-        RelatedArticle(article_id=key, related_id=related, score=score) for related, score in ranked
+        (
+            RelatedArticle(article_id=key, related_id=related, score=score)
+            for related, score in ranked
+        ),
+        ignore_conflicts=True,
     )
 
 
-def _offer_to_neighbours(article, others, similarities, scores, now, skip=()) -> list[int]:
-    """Put `article` into each neighbour's list (but those in `skip`) where its score there
-    (`scores`, from `offer_scores`) beats the weakest entry and its outlet has room: the
-    neighbours' lists are read in one query and written in two. Returns the neighbours whose
-    lists took it."""
+def _offer_to_neighbours(offers, now, skip=()) -> dict[int, tuple[list, list]]:
+    """Each batch article of `offers` (article, its candidates, their similarities, their
+    `offer_scores`) enters a neighbour's list (but those in `skip`) where its score there beats
+    the weakest entry and its outlet has room. The lists are read in one query and changed in
+    memory, article after article; returns, per list that changed, the ids of the rows to
+    delete and the rows to add."""
     from broadsheet.enrichment.models import RelatedArticle
 
-    target = _item(article)
-    if target.duplicate_of is not None:
-        return []
-    freshness_score = freshness(target.published_at, now)
-    offers = {
-        other.id: float(score) * freshness_score
-        for other, similarity, score in zip(others, similarities, scores, strict=True)
-        if other.id not in skip and eligible(other, target, float(similarity))
-    }
-    if not offers:
-        return []
-    lists: dict[int, list[_Listed]] = {owner: [] for owner in offers}
-    rows = RelatedArticle.objects.filter(article_id__in=list(offers))
+    wanted = {}
+    for article, others, similarities, scores in offers:
+        target = _item(article)
+        if target.duplicate_of is not None:
+            continue
+        freshness_score = freshness(target.published_at, now)
+        wanted[article.id] = (
+            target,
+            {
+                other.id: float(score) * freshness_score
+                for other, similarity, score in zip(others, similarities, scores, strict=True)
+                if other.id not in skip and eligible(other, target, float(similarity))
+            },
+        )
+    owners = sorted({owner for _, scores in wanted.values() for owner in scores})
+    lists: dict[int, list[_Listed]] = {owner: [] for owner in owners}
     fields = ("id", "score", "article_id", "related_id", "related__source_id")
-    for pk, score, owner, related_id, source_id in rows.values_list(*fields):
-        lists[owner].append(_Listed(pk, score, related_id, source_id))
-    evicted, added = [], []
-    for owner, score in offers.items():
-        outcome = _offer(lists[owner], target, score)
-        if outcome is not None:
-            evicted += [outcome.id] if outcome.id else []
+    for start in range(0, len(owners), 500):
+        rows = RelatedArticle.objects.filter(article_id__in=owners[start : start + 500])
+        for pk, score, owner, related_id, source_id in rows.values_list(*fields):
+            lists[owner].append(_Listed(pk, score, related_id, source_id))
+    changed: dict[int, tuple[list, list]] = {}
+    fresh = -1  # ids of rows added in this batch, below every stored id
+    for target, scores in wanted.values():
+        for owner, score in scores.items():
+            outcome = _offer(lists[owner], target, score)
+            if outcome is None:
+                continue
+            evicted, added = changed.setdefault(owner, ([], []))
+            if outcome.id is not None:
+                lists[owner].remove(outcome)
+                if outcome.id > 0:
+                    evicted.append(outcome.id)
+                else:  # taken in earlier in this batch: never written
+                    added[:] = [row for row in added if row.related_id != outcome.related_id]
+            lists[owner].append(_Listed(fresh, score, target.id, target.source_id))
+            fresh -= 1
             added.append(RelatedArticle(article_id=owner, related_id=target.id, score=score))
-    if evicted:
-        _delete_quietly(RelatedArticle.objects.filter(id__in=evicted))
-    RelatedArticle.objects.bulk_create(added, ignore_conflicts=True)
-    return [row.article_id for row in added]
+    return changed
 
 
 def _offer(rows: list[_Listed], article: Item, score: float) -> _Listed | None:
