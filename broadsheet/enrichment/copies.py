@@ -188,21 +188,21 @@ def sentence_words(text: str) -> list[frozenset[str]]:
     return found
 
 
-def aligned_share(a: str | list, b: str | list) -> float:
-    """Share of the shorter text's words (by sentence) whose sentence has a counterpart in the
-    longer text; texts may be given as ``sentence_words`` lists. 0.0 for a text too short."""
+def _sides(a: str | list, b: str | list) -> tuple[list, list, int]:
+    """The shorter and the longer text as ``sentence_words`` lists, and the shorter's words."""
     a = sentence_words(a) if isinstance(a, str) else a
     b = sentence_words(b) if isinstance(b, str) else b
     size_a, size_b = sum(map(len, a)), sum(map(len, b))
-    short, long_ = (a, b) if size_a <= size_b else (b, a)
-    total = min(size_a, size_b)
+    return (a, b, size_a) if size_a <= size_b else (b, a, size_b)
+
+
+def aligned_share(a: str | list, b: str | list) -> float:
+    """Share of the shorter text's words (by sentence) whose sentence has a counterpart in the
+    longer text; texts may be given as ``sentence_words`` lists. 0.0 for a text too short."""
+    short, long_, total = _sides(a, b)
     if total < MIN_ALIGNED_WORDS:
         return 0.0
-    aligned = 0
-    for sentence in short:
-        need = SENTENCE_MATCH * len(sentence)
-        if any(len(sentence & other) >= need for other in long_):
-            aligned += len(sentence)
+    aligned = sum(len(s) for s in short if _counterpart(s, long_, SENTENCE_MATCH) is not None)
     return aligned / total
 
 
@@ -210,12 +210,9 @@ def is_rewritten_copy(a: str | list, b: str | list) -> bool:
     """Whether one text is the other restyled, cut or written through (see ALIGNED), or a
     teaser of it (see MIN_TEASER_WORDS), sharing its opening or main body; texts may be given
     as ``sentence_words`` lists."""
-    a = sentence_words(a) if isinstance(a, str) else a
-    b = sentence_words(b) if isinstance(b, str) else b
-    size = min(sum(map(len, a)), sum(map(len, b)))
-    short, long_ = (a, b) if sum(map(len, a)) == size else (b, a)
+    short, long_, size = _sides(a, b)
     if size >= MIN_ALIGNED_WORDS:
-        if _alignment_bound(a, b) < ALIGNED or aligned_share(a, b) < ALIGNED:
+        if _alignment_bound(short, long_) < ALIGNED or aligned_share(short, long_) < ALIGNED:
             return False
         match = SENTENCE_MATCH
     elif size >= MIN_TEASER_WORDS:
@@ -244,12 +241,10 @@ def _opening_or_body(short: list, long_: list, match: float) -> bool:
     return sum(len(long_[place]) for place in set(places)) >= MAIN_BODY * sum(map(len, long_))
 
 
-def _alignment_bound(a: list, b: list) -> float:
+def _alignment_bound(short: list, long_: list) -> float:
     """An upper bound of ``aligned_share`` at one set operation a sentence: a sentence can
     only have a counterpart if enough of its words are anywhere in the other text."""
-    size_a, size_b = sum(map(len, a)), sum(map(len, b))
-    short, long_ = (a, b) if size_a <= size_b else (b, a)
-    total = min(size_a, size_b)
+    total = sum(map(len, short))
     if total < MIN_ALIGNED_WORDS:
         return 0.0
     vocabulary = frozenset().union(*long_)
@@ -514,7 +509,6 @@ def _matching_articles(article, sig: bytes, stored: dict[int, Stored]) -> list[i
 
 def _link(article, sig: bytes, stored: dict[int, Stored]) -> int | None:
     """Relink ``article``'s group of copies; returns the id of its original (maybe its own)."""
-
     return _join(article, _matching_articles(article, sig, stored))
 
 
