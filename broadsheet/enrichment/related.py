@@ -140,15 +140,26 @@ def smoothed_scores(query, vectors: np.ndarray, similarity: np.ndarray) -> np.nd
     if count < 1:
         return scores
     block = vectors[near]
+    scores[near] = _smoothed(block, *_nearest(block, count)) @ query
+    return scores
+
+
+def _nearest(block: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's `count` nearest other rows of `block`, nearest first, copies never, and
+    their cosines as weights (at least 0)."""
     closeness = block @ block.T
     np.fill_diagonal(closeness, -np.inf)
     closeness[closeness >= COPY_SIMILARITY] = -np.inf
-    neighbours = np.argsort(-closeness, axis=1, kind="stable")[:, :count]
-    weights = np.maximum(np.take_along_axis(closeness, neighbours, axis=1), 0.0)
-    smoothed = block + SMOOTHING_WEIGHT * np.einsum("ij,ijd->id", weights, block[neighbours])
-    smoothed /= np.maximum(np.linalg.norm(smoothed, axis=1, keepdims=True), 1e-12)
-    scores[near] = smoothed @ query
-    return scores
+    nearest = np.argsort(-closeness, axis=1, kind="stable")[:, :count]
+    return nearest, np.maximum(np.take_along_axis(closeness, nearest, axis=1), 0.0)
+
+
+def _smoothed(rows: np.ndarray, nearest: np.ndarray, weights: np.ndarray, block=None):
+    """`rows` pulled toward their `nearest` rows of `block` (default: `rows` itself) by
+    SMOOTHING_WEIGHT times their `weights`, as unit vectors."""
+    block = rows if block is None else block
+    smoothed = rows + SMOOTHING_WEIGHT * np.einsum("ij,ijd->id", weights, block[nearest])
+    return smoothed / np.maximum(np.linalg.norm(smoothed, axis=1, keepdims=True), 1e-12)
 
 
 def _diverse(pool, items, vectors, limit) -> list[tuple[int, float]]:
@@ -186,17 +197,12 @@ def offer_scores(vector, matrix: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.float32)
     vector = np.asarray(vector, dtype=np.float32)
     block = np.vstack([matrix, vector[None, :]])
-    closeness = block @ block.T
-    np.fill_diagonal(closeness, -np.inf)
-    closeness[closeness >= COPY_SIMILARITY] = -np.inf
-    mine = closeness[-1]
-    near = np.argsort(-mine, kind="stable")[: min(SMOOTHING_NEIGHBOURS, len(matrix))]
-    smoothed = vector + SMOOTHING_WEIGHT * (np.maximum(mine[near], 0.0) @ block[near])
-    smoothed /= max(float(np.linalg.norm(smoothed)), 1e-12)
-    theirs = closeness[:-1]
-    count = min(EXPANSION_NEIGHBOURS, len(matrix))
-    nearest = np.argsort(-theirs, axis=1, kind="stable")[:, :count]
-    weights = np.maximum(np.take_along_axis(theirs, nearest, axis=1), 0.0)
+    count = min(max(SMOOTHING_NEIGHBOURS, EXPANSION_NEIGHBOURS), len(matrix))
+    nearest, weights = _nearest(block, count)
+    # The article (the last row) is smoothed as a candidate; the others' queries expanded.
+    smoothing = nearest[-1:, :SMOOTHING_NEIGHBOURS], weights[-1:, :SMOOTHING_NEIGHBOURS]
+    smoothed = _smoothed(block[-1:], *smoothing, block)[0]
+    nearest, weights = nearest[:-1, :EXPANSION_NEIGHBOURS], weights[:-1, :EXPANSION_NEIGHBOURS]
     centre = np.einsum("ij,ijd->id", weights, block[nearest])
     centre /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
     queries = matrix + EXPANSION_WEIGHT * centre
