@@ -323,6 +323,72 @@ def test_refused_port(fetcher):
     assert error.kind == ErrorKind.REFUSED
 
 
+# --- sites that do not answer at all -------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_site_that_did_not_answer_fails_at_once_for_a_while():
+    clock = Clock()
+    with Fetcher(LOOPBACK_ONLY, clock=clock) as fetcher, silent_server() as base:
+        first = fetch_error(fetcher, f"{base}/a", DEADLINE)
+        assert first.kind == ErrorKind.TIMEOUT
+        assert fetcher.presumed_down(f"{base}/anything").kind == ErrorKind.TIMEOUT
+        clock.now += 59
+        again = fetch_error(fetcher, f"{base}/b", QUICK)  # no second wait
+        assert again.kind == ErrorKind.TIMEOUT
+        port = base.rsplit(":", 1)[1]
+        assert str(again) == (
+            f"timeout: 127.0.0.1:{port} did not answer 59 s ago "
+            "(no response from 127.0.0.1 within 1.5 s); not asked again before 1 s"
+        )
+        clock.now += 1  # down_seconds later the site is asked again, and waited for
+        started = time.monotonic()
+        assert fetch_error(fetcher, f"{base}/c", DEADLINE).kind == ErrorKind.TIMEOUT
+        assert time.monotonic() - started > LOOPBACK_ONLY.fetch_timeout - 0.1
+
+
+def test_only_the_silent_origin_is_presumed_down(fetcher):
+    port = closed_port()
+    with serve_routes({"/feed": RSS}) as good:
+        assert fetch_error(fetcher, f"http://127.0.0.1:{port}/", QUICK).kind == ErrorKind.REFUSED
+        again = fetch_error(fetcher, f"http://127.0.0.1:{port}/other", QUICK)
+        assert again.kind == ErrorKind.REFUSED
+        assert "did not answer" in again.message
+        assert fetcher.get(f"{good}/feed").status == 200  # same host, other port: asked
+
+
+def test_a_slow_body_does_not_mark_the_site_down(fetcher):
+    # The site answered; one page stalled. Its other pages are still asked for.
+    routes = {"/slow": drip(b"x" * 100, 0.25), "/feed": RSS}
+    with serve_routes(routes) as base:
+        assert fetch_error(fetcher, f"{base}/slow", DEADLINE).kind == ErrorKind.TIMEOUT
+        assert fetcher.presumed_down(f"{base}/feed") is None
+        assert fetcher.get(f"{base}/feed").status == 200
+
+
+def test_a_redirect_to_a_silent_site_marks_that_site_only(fetcher):
+    with silent_server() as silent, serve_routes({"/go": redirect(f"{silent}/x")}) as base:
+        assert fetch_error(fetcher, f"{base}/go", DEADLINE).kind == ErrorKind.TIMEOUT
+        assert fetcher.presumed_down(f"{base}/go") is None
+        assert fetcher.presumed_down(f"{silent}/y") is not None
+        error = fetch_error(fetcher, f"{base}/go", QUICK)
+        assert "did not answer" in error.message and "after a redirect" in error.message
+
+
+def test_remembering_down_sites_can_be_switched_off():
+    with Fetcher(replace(LOOPBACK_ONLY, down_seconds=0)) as fetcher:
+        port = closed_port()
+        fetch_error(fetcher, f"http://127.0.0.1:{port}/", QUICK)
+        assert fetcher.presumed_down(f"http://127.0.0.1:{port}/") is None
+
+
 # --- size caps -----------------------------------------------------------------------------------
 
 

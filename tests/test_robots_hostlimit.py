@@ -130,15 +130,17 @@ def test_a_silent_site_costs_one_deadline_then_fails_at_once_for_a_while(monkeyp
 
     clock = Clock()
     tools = Toolkit(POLICY)
-    tools.robots = RobotsCache(tools.fetcher, error_ttl=300, down_ttl=60, clock=clock)
+    tools.fetcher.close()
+    tools.fetcher = Fetcher(POLICY, clock=clock)
+    tools.robots = RobotsCache(tools.fetcher, error_ttl=300, clock=clock)
     try:
         with silent_server() as base:
             started = time.monotonic()
-            for path in ("/a", "/b"):
+            for path in ("/a", "/b"):  # robots.txt waits out the deadline; the pages do not
                 with pytest.raises(FetchError) as caught:
                     tools.get(f"{base}{path}")
                 assert caught.value.kind == ErrorKind.TIMEOUT
-                assert "robots.txt" in caught.value.message
+                assert "did not answer" in caught.value.message
                 assert caught.value.url == f"{base}{path}"
             assert time.monotonic() - started < POLICY.fetch_timeout + 0.4  # one deadline
             clock.now += 61  # no longer presumed down: the page itself is asked for
@@ -146,8 +148,32 @@ def test_a_silent_site_costs_one_deadline_then_fails_at_once_for_a_while(monkeyp
             with pytest.raises(FetchError) as caught:
                 tools.get(f"{base}/c")
             assert caught.value.kind == ErrorKind.TIMEOUT
-            assert "robots.txt" not in caught.value.message
+            assert "did not answer" not in caught.value.message
             assert time.monotonic() - started >= POLICY.fetch_timeout - 0.1
+    finally:
+        tools.close()
+
+
+def test_a_site_that_stops_answering_mid_feed_costs_one_deadline(monkeypatch):
+    """robots.txt answered; then a page request found nobody: the site's other pages fail at
+    once instead of each waiting out the deadline."""
+    from broadsheet.ingest.errors import ErrorKind, FetchError
+    from broadsheet.ingest.pipeline import Toolkit
+
+    def never_answers(request) -> None:
+        time.sleep(POLICY.fetch_timeout + 0.5)
+
+    tools = Toolkit(POLICY)
+    try:
+        with serve_routes({"/robots.txt": (404, {}, b""), "*": never_answers}) as base:
+            started = time.monotonic()
+            for path in ("/a", "/b", "/c"):
+                with pytest.raises(FetchError) as caught:
+                    tools.get(f"{base}{path}")
+                assert caught.value.kind == ErrorKind.TIMEOUT
+            assert time.monotonic() - started < POLICY.fetch_timeout + 0.4  # one deadline
+            assert "did not answer" in caught.value.message
+            assert base.hits("/robots.txt") == 1
     finally:
         tools.close()
 
@@ -156,7 +182,7 @@ def test_a_robots_txt_answering_badly_does_not_mark_the_site_down(fetcher):
     with serve_routes({"/robots.txt": (503, {}, b""), "/a": (200, {}, b"ok")}) as base:
         robots = RobotsCache(fetcher)
         assert robots.allowed(f"{base}/a")
-        assert robots.unreachable(f"{base}/a") is None
+        assert fetcher.presumed_down(f"{base}/a") is None
 
 
 def test_robots_fetches_go_through_the_address_guard(fetcher, connections):

@@ -22,9 +22,10 @@ import functools
 import re
 import socket
 import ssl
+import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,8 @@ class FetchPolicy:
     host_rate: float = 2.0
     # A CA bundle to trust instead of the default one: private publishers, and TLS tests.
     ca_file: str | None = None
+    # After a site did not answer at all, its requests fail at once for this many seconds.
+    down_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         networks = netguard.parse_networks(self.allowed_networks)
@@ -116,11 +119,27 @@ class FetchResponse:
     elapsed: float = 0.0  # seconds, all redirect hops included
 
 
-class Fetcher:
-    """A pooled HTTP client that enforces a FetchPolicy on every request."""
+# Failures that say a site is not answering at all, rather than answering badly.
+SILENT = frozenset(
+    {ErrorKind.TIMEOUT, ErrorKind.REFUSED, ErrorKind.CONNECTION, ErrorKind.DNS, ErrorKind.TLS}
+)
 
-    def __init__(self, policy: FetchPolicy | None = None) -> None:
+
+class Fetcher:
+    """A pooled HTTP client that enforces a FetchPolicy on every request.
+
+    A site that did not answer a request at all (no response before the deadline, connection
+    refused or broken, no DNS answer, failed TLS) is presumed down for ``policy.down_seconds``:
+    its requests fail at once with the same kind of error instead of each waiting out a
+    timeout. A response that started and then stalled (a slow body) marks nothing: that is one
+    page's problem, not the site's.
+    """
+
+    def __init__(
+        self, policy: FetchPolicy | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.policy = policy or FetchPolicy.from_settings()
+        self._down = _DownOrigins(self.policy.down_seconds, clock)
         self._client = httpx.Client(
             transport=_GuardedTransport(self.policy),
             follow_redirects=False,
@@ -136,6 +155,14 @@ class Fetcher:
 
     def close(self) -> None:
         self._client.close()
+
+    def presumed_down(self, url: str) -> FetchError | None:
+        """The error a request to ``url`` would fail with at once, its site being down."""
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            return None
+        return self._down.failure(parsed)
 
     def get(
         self,
@@ -165,6 +192,10 @@ class Fetcher:
         current = _parse_url(url)
         seen = {_visit_key(current)}
         for hop in range(self.policy.max_redirects + 1):
+            if (down := self._down.failure(current)) is not None:
+                if hop:
+                    down.message += f" (after a redirect to {current})"
+                raise down
             response = self._send(current, headers, hop)
             try:
                 target = _redirect_target(current, response)
@@ -186,8 +217,12 @@ class Fetcher:
         try:
             return self._client.send(request, stream=True)
         except FetchError as exc:
+            self._down.note(url, exc)
             if hop:  # the stored URL is the first one; say where the redirects led
                 exc.message += f" (after a redirect to {url})"
+            raise
+        except (httpx.HTTPError, httpx.StreamError, OSError) as exc:
+            self._down.note(url, _classify(exc, str(url), self.policy))
             raise
 
     def _complete(
@@ -210,6 +245,50 @@ class Fetcher:
 
 
 # --- connections: pinned to checked addresses, bounded by the deadline --------------------------
+
+
+class _DownOrigins:
+    """Origins (scheme, host, port) that did not answer lately, with the failure they gave."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float], max_entries: int = 10_000):
+        self._seconds = seconds
+        self._clock = clock
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        self._failures: dict[tuple[str, str, int | None], tuple[float, FetchError]] = {}
+
+    def note(self, url: httpx.URL, error: FetchError) -> None:
+        if error.kind not in SILENT or self._seconds <= 0:
+            return
+        with self._lock:
+            self._failures.pop(_origin(url), None)
+            self._failures[_origin(url)] = (self._clock(), error)
+            while len(self._failures) > self._max_entries:
+                del self._failures[next(iter(self._failures))]
+
+    def failure(self, url: httpx.URL) -> FetchError | None:
+        if not self._failures:
+            return None
+        with self._lock:
+            found = self._failures.get(_origin(url))
+        if found is None:
+            return None
+        age = self._clock() - found[0]
+        if age >= self._seconds:
+            return None
+        return FetchError(
+            found[1].kind,
+            f"{_site(url)} did not answer {age:.0f} s ago ({found[1].message}); "
+            f"not asked again before {self._seconds - age:.0f} s",
+        )
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _site(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port}" if url.port else url.host
 
 
 class _GuardedTransport(httpx.HTTPTransport):

@@ -48,10 +48,13 @@ class Toolkit:
         self.limiter = HostLimiter.from_policy(self.policy)
 
     def get(self, url: str, **kwargs) -> FetchResponse:
+        # A site presumed down fails here, before it costs a robots.txt request or a wait for
+        # its turn; one that stops answering on its robots.txt fails on the page just after.
+        if (down := self.fetcher.presumed_down(url)) is not None:
+            down.url = url
+            raise down
         if self.policy.obey_robots and not self.robots.allowed(url):
             raise FetchError(ErrorKind.ROBOTS, f"robots.txt disallows {url}", url=url)
-        if (down := self.robots.unreachable(url)) is not None:
-            raise FetchError(down.kind, down.message, url=url)
         with self.limiter.slot(url, min_interval=self.robots.crawl_delay(url)):
             return self.fetcher.get(url, **kwargs)
 

@@ -21,18 +21,10 @@ from broadsheet.ingest.fetcher import Fetcher
 MAX_ROBOTS_BYTES = 512 * 1024
 
 
-# Failures that say the origin is not answering at all, rather than answering badly.
-SILENT = frozenset(
-    {ErrorKind.TIMEOUT, ErrorKind.REFUSED, ErrorKind.CONNECTION, ErrorKind.DNS, ErrorKind.TLS}
-)
-
-
 @dataclass(frozen=True, slots=True)
 class _Entry:
     rules: Protego | None  # None: everything is allowed
     expires: float
-    down: FetchError | None = None  # the origin did not answer for its robots.txt
-    down_until: float = 0.0
 
 
 class RobotsCache:
@@ -44,7 +36,6 @@ class RobotsCache:
         ttl: float = 3600,
         *,
         error_ttl: float = 300,
-        down_ttl: float = 60,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -52,7 +43,6 @@ class RobotsCache:
         self._agent = fetcher.policy.user_agent
         self._ttl = ttl
         self._error_ttl = error_ttl
-        self._down_ttl = down_ttl
         self._max_entries = max_entries
         self._clock = clock
         self._lock = threading.Lock()
@@ -64,17 +54,6 @@ class RobotsCache:
             return True
         rules = self._rules(url)
         return rules is None or rules.can_fetch(url, self._agent)
-
-    def unreachable(self, url: str) -> FetchError | None:
-        """The failure of this origin's robots.txt request when the origin did not answer at
-        all (timeout, refused, DNS, TLS) less than `down_ttl` ago: a request sent now would
-        most likely wait out the same timeout, so the caller can fail it at once."""
-        if not self._fetcher.policy.obey_robots or (origin := _origin(url)) is None:
-            return None
-        entry = self._fresh(origin)
-        if entry is None or entry.down is None or entry.down_until <= self._clock():
-            return None
-        return entry.down
 
     def crawl_delay(self, url: str) -> float | None:
         """Seconds to leave between requests to this origin, from Crawl-delay or Request-rate."""
@@ -114,13 +93,9 @@ class RobotsCache:
         # standard suggests treating them as "disallow all", but then one flaky robots.txt would
         # stall a whole feed for hours. The article fetch that follows meets the same failure
         # anyway, so we allow it and ask again soon instead of caching the guess for the full TTL.
-        # An origin that did not answer at all is also remembered as down for a short while, so
-        # that the request that follows fails at once instead of waiting out a second timeout.
-        now = self._clock()
-        if exc.kind in SILENT:
-            down = FetchError(exc.kind, f"the site did not answer for robots.txt: {exc.message}")
-            return _Entry(None, now + self._error_ttl, down, now + self._down_ttl)
-        return _Entry(None, now + self._error_ttl)
+        # (An origin that did not answer at all is remembered as down by the Fetcher itself, so
+        # the request that follows fails at once instead of waiting out a second timeout.)
+        return _Entry(None, self._clock() + self._error_ttl)
 
     def _fresh(self, origin: str) -> _Entry | None:
         with self._lock:
