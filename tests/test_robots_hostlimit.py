@@ -314,15 +314,14 @@ def test_limiter_from_policy_and_bad_arguments():
 REDIS = "redis://127.0.0.1:6379/15"
 
 
-def redis_cache():
-    from django.core.cache.backends.redis import RedisCache
+def redis_url() -> str:
+    import redis
 
-    cache = RedisCache(REDIS, {})
     try:
-        cache.set("broadsheet:test:ping", 1, 5)
-    except Exception:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
+    except redis.RedisError:
         pytest.skip("no Redis on 127.0.0.1:6379 (.ci/run starts one)")
-    return cache
+    return REDIS
 
 
 def spaced_starts(limiters, rounds: int, url: str) -> list[float]:
@@ -347,9 +346,9 @@ def fresh_host() -> str:
 
 
 def test_limiters_sharing_redis_keep_one_rate_between_them():
-    redis_cache()
+    redis_url()
     url = fresh_host()
-    limiters = [HostLimiter(4, rate=20, shared=SharedSpacing(redis_cache())) for _ in range(2)]
+    limiters = [HostLimiter(4, rate=20, shared=SharedSpacing(redis_url())) for _ in range(2)]
     gaps = [b - a for a, b in itertools.pairwise(spaced_starts(limiters, 4, url))]
     assert len(gaps) == 7 and min(gaps) >= 0.04  # 50 ms apart across both, less jitter
     alone = [HostLimiter(4, rate=20) for _ in range(2)]
@@ -358,38 +357,34 @@ def test_limiters_sharing_redis_keep_one_rate_between_them():
 
 
 def test_a_host_nobody_asked_lately_is_not_kept_waiting():
-    spacing = SharedSpacing(redis_cache())
+    spacing = SharedSpacing(redis_url())
     key = host_key(fresh_host())
     assert spacing.wait(key, 0.5) == 0.0
     assert 0.45 <= spacing.wait(key, 0.5) <= 0.5
 
 
-def test_a_failing_timetable_falls_back_to_the_process_spacing(caplog):
-    class Broken:
-        def make_and_validate_key(self, key):
-            return key
+def test_a_failing_timetable_falls_back_to_the_process_spacing(caplog, connections):
+    from tests.httpservers import closed_port
 
-        @property
-        def _cache(self):
-            raise ConnectionError("redis is down")
-
-    limiter = HostLimiter(4, rate=20, shared=SharedSpacing(Broken()))
+    port = closed_port()
+    down = SharedSpacing(f"redis://127.0.0.1:{port}/15")  # nothing listens there
+    limiter = HostLimiter(4, rate=20, shared=down)
     gaps = [b - a for a, b in itertools.pairwise(spaced_starts([limiter], 4, fresh_host()))]
     assert min(gaps) >= 0.045
     assert caplog.text.count("no shared per-host spacing") == 1
+    # One try, not one (with retries) for every request: Redis is asked again later.
+    assert connections.count(("127.0.0.1", port)) == 1
 
 
 def _book_in_redis(url: str, queue) -> None:
-    from django.core.cache.backends.redis import RedisCache
-
-    limiter = HostLimiter(4, rate=10, shared=SharedSpacing(RedisCache(REDIS, {})))
+    limiter = HostLimiter(4, rate=10, shared=SharedSpacing(REDIS))
     queue.put(spaced_starts([limiter], 3, url))
 
 
 def test_worker_processes_share_the_timetable_in_redis():
     import multiprocessing
 
-    redis_cache()
+    redis_url()
     url = fresh_host()
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
@@ -405,3 +400,12 @@ def test_worker_processes_share_the_timetable_in_redis():
 
 def test_the_timetable_is_shared_only_through_redis():
     assert SharedSpacing.from_cache() is None  # the default database cache: per process
+
+
+def test_a_redis_cache_shares_the_timetable_on_its_first_server(settings):
+    backend = "django.core.cache.backends.redis.RedisCache"
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": f"{redis_url()},{REDIS}"}}
+    spacing = SharedSpacing.from_cache()
+    key = host_key(fresh_host())
+    assert spacing.wait(key, 0.5) == 0.0
+    assert 0.45 <= SharedSpacing(REDIS).wait(key, 0.5) <= 0.5  # booked where the others look

@@ -69,9 +69,10 @@ class HostLimiter:
         host = self._enter(key)
         try:
             with host.slots:
-                wait = self._reserve(host, min_interval)
-                if self._shared is not None:
-                    wait = max(wait, self._shared.wait(key, self._spacing(min_interval)))
+                earliest = self._clock()
+                if self._shared is not None:  # booked first: its round trip counts as waiting
+                    earliest += self._shared.wait(key, self._spacing(min_interval))
+                wait = self._reserve(host, min_interval, earliest) - self._clock()
                 if wait > 0:
                     self._sleep(wait)
                 yield
@@ -91,14 +92,14 @@ class HostLimiter:
     def _spacing(self, min_interval: float | None) -> float:
         return max(self._interval, min(min_interval or 0.0, self._max_interval))
 
-    def _reserve(self, host: _Host, min_interval: float | None) -> float:
-        """Book the next start time for this host and return how long to wait for it."""
+    def _reserve(self, host: _Host, min_interval: float | None, earliest: float) -> float:
+        """Book this host's next start, not before ``earliest``, and return it (on the
+        limiter's clock)."""
         interval = self._spacing(min_interval)
         with self._lock:
-            now = self._clock()
-            start = max(now, host.next_start)
+            start = max(earliest, self._clock(), host.next_start)
             host.next_start = start + interval
-        return start - now
+        return start
 
     def _forget_idle(self) -> None:
         if len(self._hosts) < self._max_hosts:
@@ -126,33 +127,57 @@ class SharedSpacing:
     process on every machine. When Redis fails, the request goes by its process's own spacing
     alone (logged once), so a Redis outage never stops fetching."""
 
-    def __init__(self, cache, *, clock: Callable[[], float] = time.time) -> None:
-        self._cache = cache
+    PREFIX = "broadsheet:host-spacing:"
+    # A booking is one round trip; a Redis that does not answer costs this much once, then
+    # requests go by their process's own spacing and Redis is asked again RETRY seconds later.
+    TIMEOUT = 1.0
+    RETRY = 30.0
+
+    def __init__(self, url: str, *, clock: Callable[[], float] = time.time) -> None:
+        import redis  # the "redis" extra, as for a Redis cache
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=self.TIMEOUT,
+            socket_timeout=self.TIMEOUT,
+            retry=Retry(NoBackoff(), 0),  # one try: the fallback is right there
+        )
+        self._book = client.register_script(_BOOK)  # EVALSHA, the script sent once
         self._clock = clock
         self._warned = False
+        self._retry_at = 0.0
 
     @classmethod
     def from_cache(cls) -> SharedSpacing | None:
-        """One over the default cache when it is Redis; else None (spacing per process)."""
-        from django.core.cache import caches
-        from django.core.cache.backends.redis import RedisCache
+        """One on the default cache's Redis server (its first, where writes go); None when the
+        cache is not Redis (spacing per process)."""
+        from django.conf import settings
 
-        cache = caches["default"]
-        return cls(cache) if isinstance(cache, RedisCache) else None
+        cache = settings.CACHES["default"]
+        if not cache["BACKEND"].endswith(".RedisCache"):
+            return None
+        location = cache["LOCATION"]
+        servers = location.split(",") if isinstance(location, str) else location
+        return cls(servers[0].strip())
 
     def wait(self, key: str, interval: float) -> float:
         """Book this host's next start; seconds to wait for it (0.0 when none was booked)."""
-        name = self._cache.make_and_validate_key(f"broadsheet:host-spacing:{key}")
+        if time.monotonic() < self._retry_at:
+            return 0.0
         now = round(self._clock() * 1000)
         try:
-            client = self._cache._cache.get_client(name, write=True)
-            start = int(client.eval(_BOOK, 1, name, now, max(1, round(interval * 1000))))
+            booked = self._book(
+                keys=[f"{self.PREFIX}{key}"], args=[now, max(1, round(interval * 1000))]
+            )
         except Exception:  # a shared service that can fail; fetching goes on
+            self._retry_at = time.monotonic() + self.RETRY
             if not self._warned:
                 log.warning("no shared per-host spacing; each process spaces alone", exc_info=True)
                 self._warned = True
             return 0.0
-        return max(0.0, (start - now) / 1000)
+        return max(0.0, (int(booked) - now) / 1000)
 
 
 def host_key(url: str) -> str:
