@@ -94,7 +94,7 @@ def incremental_share(
     the plain cosine."""
     vectors = normalize_rows(vectors)
     now = datetime.now(UTC)
-    lists: dict[int, list[tuple[int, float]]] = {}
+    lists: dict[int, list] = {}  # id → its rows, as the stage reads them (`related._Listed`)
     seen: list[int] = []
 
     def ranking(key: int, among: list[int]) -> tuple[list, np.ndarray, list]:
@@ -105,33 +105,28 @@ def incremental_share(
         target = related.Item(key, key, now)
         return items, matrix, related.related_for(target, vectors[key], items, matrix, now)
 
+    def listed(ranked: list[tuple[int, float]]) -> list:
+        return [related._Listed(i + 1, score, rid, rid) for i, (rid, score) in enumerate(ranked)]
+
     for key in np.random.default_rng(seed).permutation(len(vectors)).tolist():
         lists[key] = []
         if seen:
-            items, matrix, lists[key] = ranking(key, seen)
+            items, matrix, ranked = ranking(key, seen)
+            lists[key] = listed(ranked)
             target = related.Item(key, key, now)
             similarities = matrix @ vectors[key]
             again = [] if earlier_rule else related.to_rerank(target, items, similarities)
             scores = similarities if earlier_rule else related.offer_scores(vectors[key], matrix)
-            for i, (item, score) in enumerate(zip(items, scores, strict=True)):
-                if i in again or not related.eligible(item, target, float(similarities[i])):
-                    continue
-                entries = lists[item.id]
-                rows = [related._Listed(j, s, rid, rid) for j, (rid, s) in enumerate(entries)]
-                outcome = related._offer(rows, target, float(score))
-                if outcome is not None:
-                    if outcome.id is not None:
-                        entries.pop(outcome.id)
-                    entries.append((key, float(score)))
-            for i in again:
-                neighbour = items[i].id
-                lists[neighbour] = ranking(neighbour, [*(j for j in seen if j != neighbour), key])[
-                    2
-                ]
+            skip = {items[i].id for i in again}
+            offered = related.offer_targets(target, items, similarities, scores, now, skip)
+            related.apply_offers([(target, offered)], lists)
+            for neighbour in skip:
+                among = [*(j for j in seen if j != neighbour), key]
+                lists[neighbour] = listed(ranking(neighbour, among)[2])
         seen.append(key)
     hits = []
-    for key, entries in lists.items():
-        top = [rid for rid, _ in sorted(entries, key=lambda entry: -entry[1])[:k]]
+    for key, rows in lists.items():
+        top = [row.related_id for row in sorted(rows, key=lambda row: -row.score)[:k]]
         if top:
             hits.append(float((labels[top] == labels[key]).mean()))
     return float(np.mean(hits))

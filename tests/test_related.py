@@ -167,7 +167,7 @@ def test_a_batch_offers_to_one_list_in_turn_and_writes_only_the_result():
     ]
     changed = related._offer_to_neighbours(offers, NOW)
     evicted, added = changed[owner.id]
-    assert [row.related_id for row in added] == [new[1].id, new[2].id]
+    assert [related_id for related_id, _ in added] == [new[1].id, new[2].id]
     assert len(evicted) == 2
     related._write_lists({}, changed)
     listed = dict(RelatedArticle.objects.filter(article=owner).values_list("related", "score"))

@@ -383,7 +383,10 @@ def _write_lists(lists: dict[int, list], changed: dict[int, tuple[list, list]]) 
         evicted, added = changed[key]
         if evicted:
             _delete_quietly(RelatedArticle.objects.filter(id__in=evicted))
-        RelatedArticle.objects.bulk_create(added, ignore_conflicts=True)
+        RelatedArticle.objects.bulk_create(
+            (RelatedArticle(article_id=key, related_id=rid, score=score) for rid, score in added),
+            ignore_conflicts=True,
+        )
 
 
 def _rerank(vectors: dict[int, np.ndarray], model: str, index, rows, now) -> dict:
@@ -417,53 +420,66 @@ def _store_list(key: int, ranked: list[tuple[int, float]]) -> None:
     )
 
 
+def offer_targets(target: Item, others, similarities, scores, now, skip=()) -> dict[int, float]:
+    """The lists (owner id → score) that `target` is offered to: each of `others` whose list
+    could take it, but those in `skip`, at its `offer_scores` score with `target`'s freshness.
+    A copy is offered to nobody."""
+    if target.duplicate_of is not None:
+        return {}
+    freshness_score = freshness(target.published_at, now)
+    return {
+        other.id: float(score) * freshness_score
+        for other, similarity, score in zip(others, similarities, scores, strict=True)
+        if other.id not in skip and eligible(other, target, float(similarity))
+    }
+
+
+def apply_offers(
+    offers: list[tuple[Item, dict[int, float]]], lists: dict[int, list[_Listed]]
+) -> dict[int, tuple[list[int], list[tuple[int, float]]]]:
+    """Offer each target to its lists (`offer_targets`), in turn, changing `lists` (owner id
+    → its rows) in place: it enters where its score beats the weakest entry and its outlet
+    has room. Returns, per list that changed, the stored row ids to delete and the
+    (related id, score) rows to add."""
+    changed: dict[int, tuple[list[int], list[tuple[int, float]]]] = {}
+    fresh = -1  # ids of rows added here, below every stored id
+    for target, scores in offers:
+        for owner, score in scores.items():
+            rows = lists.setdefault(owner, [])
+            outcome = _offer(rows, target, score)
+            if outcome is None:
+                continue
+            evicted, added = changed.setdefault(owner, ([], []))
+            if outcome.id is not None:
+                rows.remove(outcome)
+                if outcome.id > 0:
+                    evicted.append(outcome.id)
+                else:  # taken in earlier here: never written
+                    added[:] = [row for row in added if row[0] != outcome.related_id]
+            rows.append(_Listed(fresh, score, target.id, target.source_id))
+            fresh -= 1
+            added.append((target.id, score))
+    return changed
+
+
 def _offer_to_neighbours(offers, now, skip=()) -> dict[int, tuple[list, list]]:
     """Each batch article of `offers` (article, its candidates, their similarities, their
-    `offer_scores`) enters a neighbour's list (but those in `skip`) where its score there beats
-    the weakest entry and its outlet has room. The lists are read in one query and changed in
-    memory, article after article; returns, per list that changed, the ids of the rows to
-    delete and the rows to add."""
+    `offer_scores`) is offered to its neighbours' lists (but those in `skip`), read in one
+    query and changed in memory, article after article (`apply_offers`)."""
     from broadsheet.enrichment.models import RelatedArticle
 
-    wanted = {}
-    for article, others, similarities, scores in offers:
-        target = _item(article)
-        if target.duplicate_of is not None:
-            continue
-        freshness_score = freshness(target.published_at, now)
-        wanted[article.id] = (
-            target,
-            {
-                other.id: float(score) * freshness_score
-                for other, similarity, score in zip(others, similarities, scores, strict=True)
-                if other.id not in skip and eligible(other, target, float(similarity))
-            },
-        )
-    owners = sorted({owner for _, scores in wanted.values() for owner in scores})
+    wanted = [
+        (_item(article), offer_targets(_item(article), others, similarities, scores, now, skip))
+        for article, others, similarities, scores in offers
+    ]
+    owners = sorted({owner for _, scores in wanted for owner in scores})
     lists: dict[int, list[_Listed]] = {owner: [] for owner in owners}
     fields = ("id", "score", "article_id", "related_id", "related__source_id")
     for start in range(0, len(owners), 500):
         rows = RelatedArticle.objects.filter(article_id__in=owners[start : start + 500])
         for pk, score, owner, related_id, source_id in rows.values_list(*fields):
             lists[owner].append(_Listed(pk, score, related_id, source_id))
-    changed: dict[int, tuple[list, list]] = {}
-    fresh = -1  # ids of rows added in this batch, below every stored id
-    for target, scores in wanted.values():
-        for owner, score in scores.items():
-            outcome = _offer(lists[owner], target, score)
-            if outcome is None:
-                continue
-            evicted, added = changed.setdefault(owner, ([], []))
-            if outcome.id is not None:
-                lists[owner].remove(outcome)
-                if outcome.id > 0:
-                    evicted.append(outcome.id)
-                else:  # taken in earlier in this batch: never written
-                    added[:] = [row for row in added if row.related_id != outcome.related_id]
-            lists[owner].append(_Listed(fresh, score, target.id, target.source_id))
-            fresh -= 1
-            added.append(RelatedArticle(article_id=owner, related_id=target.id, score=score))
-    return changed
+    return apply_offers(wanted, lists)
 
 
 def _offer(rows: list[_Listed], article: Item, score: float) -> _Listed | None:
