@@ -147,6 +147,26 @@ def test_short_past_tenses_are_not_topics():
     assert "Shred" in names, names
 
 
+def test_units_after_figures_and_times_of_day_are_not_topics():
+    text = (
+        "The fire burned 3,400 hectares of heath this morning; another 200 hectares were saved. "
+        "The recall will cost Orrin 180 million crowns, and 90 million crowns more next year.\n"
+        "Crews worked from 5 a.m. until the evening. The wildfire crews and the heath recovered."
+    )
+    names = {t.name for t in extract_tags("Heath fire contained", text, limit=30)}
+    assert "Heath" in names and "Crew" in names, names
+    assert not names & {"Hectare", "Crown", "Morning", "Evening", "A.m."}, names
+
+
+def test_a_currency_that_is_the_story_is_a_topic():
+    text = (
+        "The crown slipped against the euro on Monday. Traders sold the crown after the "
+        "inflation figures, and the crown has lost 2% this month."
+    )
+    names = [t.name for t in extract_tags("Crown slips", text)]
+    assert "Crown" in names, names
+
+
 def test_one_spelling_per_thing_across_plurals():
     tags = extract_tags(
         "Teachers strike over pay",
