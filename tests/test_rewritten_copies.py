@@ -75,6 +75,29 @@ SEPARATE = "\n".join(
 )
 
 
+# A later story of its own about the work on the dam, nine sentences long.
+LATER_STORY = [
+    "Work on the Harlow dam spillway began a day early on Tuesday, as the first crews and "
+    "two cranes arrived at the reservoir soon after dawn.",
+    "The contractor said the old concrete would be cut away in sections over the winter, "
+    "so that the reservoir can stay open to anglers and walkers throughout.",
+    "Road closures on the dam crest are expected until March, and the bus to the visitor "
+    "centre will turn at the lower car park instead.",
+    "Engineers will check the downstream face every week while the work goes on, and "
+    "publish the readings of the new strain gauges on the board's website.",
+    "A second public meeting is planned for the new year, once the first sections of the "
+    "new spillway have been poured and the schedule for the summer is clear.",
+    "The board also said it would review how quickly it tells residents about inspection "
+    "findings, after complaints that news of the cracks reached villages late.",
+    "Local councillors welcomed the early start but asked for a named contact at the board "
+    "for residents who are worried about noise from the site at night.",
+    "Anglers' clubs said they had been told the lower car park would stay open, and that "
+    "the fishing season on the reservoir would not be cut short this year.",
+    "The board expects to reopen the crest road to cars in the spring, once the new "
+    "spillway channel has been tested with a controlled release of water.",
+]
+
+
 def test_a_restyled_copy_is_aligned_though_its_signature_misses_it():
     assert not copies.is_copy(WIRE, REWRITE)  # too few exact 4-word runs left
     assert copies.aligned_share(WIRE, REWRITE) >= copies.ALIGNED
@@ -83,34 +106,33 @@ def test_a_restyled_copy_is_aligned_though_its_signature_misses_it():
 
 def test_a_separate_report_quoting_the_same_statement_is_not_a_copy():
     assert copies.aligned_share(WIRE, SEPARATE) < 0.5
+    assert copies.verbatim_share(WIRE, SEPARATE) < copies.VERBATIM
     assert not copies.is_rewritten_copy(SEPARATE, REWRITE)
 
 
-def test_a_later_story_ending_with_the_first_report_is_not_a_copy_of_it():
-    later = "\n".join(
+def test_a_write_through_keeping_the_wire_word_for_word_is_a_copy():
+    """The wire's opening paragraphs verbatim, then lines of its own: too few sentences
+    aligned to pass ALIGNED, but most of its word runs are the wire's, at the wire's top."""
+    lines = WIRE.splitlines()
+    written_through = "\n".join(
         [
-            "Work on the Harlow dam spillway began a day early on Tuesday, as the first crews and "
-            "two cranes arrived at the reservoir soon after dawn.",
-            "The contractor said the old concrete would be cut away in sections over the winter, "
-            "so that the reservoir can stay open to anglers and walkers throughout.",
-            "Road closures on the dam crest are expected until March, and the bus to the visitor "
-            "centre will turn at the lower car park instead.",
-            "Engineers will check the downstream face every week while the work goes on, and "
-            "publish the readings of the new strain gauges on the board's website.",
-            "A second public meeting is planned for the new year, once the first sections of the "
-            "new spillway have been poured and the schedule for the summer is clear.",
-            "The board also said it would review how quickly it tells residents about inspection "
-            "findings, after complaints that news of the cracks reached villages late.",
-            "Local councillors welcomed the early start but asked for a named contact at the board "
-            "for residents who are worried about noise from the site at night.",
-            "Anglers' clubs said they had been told the lower car park would stay open, and that "
-            "the fishing season on the reservoir would not be cut short this year.",
-            "The board expects to reopen the crest road to cars in the spring, once the new "
-            "spillway channel has been tested with a controlled release of water.",
-            "The first report on the decision follows below.",
-            WIRE,
+            *lines[:5],
+            "Anglers' clubs asked the board on Tuesday to keep the lower car park open while the "
+            "work goes on, and to publish the schedule of road closures on the dam crest.",
+            "The board said a contractor would be chosen by tender before the end of the year.",
         ]
     )
+    assert copies.aligned_share(written_through, WIRE) < copies.ALIGNED
+    assert copies.verbatim_share(written_through, WIRE) >= copies.VERBATIM
+    assert copies.is_rewritten_copy(written_through, WIRE)
+    # The same paragraphs pasted below a story of its own are an appendix, not a copy.
+    appendix = "\n".join([*LATER_STORY, "The first report follows.", *lines[:5]])
+    assert copies.verbatim_share(appendix, WIRE) >= copies.VERBATIM
+    assert not copies.is_rewritten_copy(appendix, WIRE)
+
+
+def test_a_later_story_ending_with_the_first_report_is_not_a_copy_of_it():
+    later = "\n".join([*LATER_STORY, "The first report on the decision follows below.", WIRE])
     assert copies.aligned_share(WIRE, later) == 1.0  # all of it is there...
     assert not copies.is_rewritten_copy(WIRE, later)  # ...but as an appendix
 
@@ -183,7 +205,7 @@ def due(outlet: str, title: str, text: str, published):
 
 def test_ecbplus_copy_detection_holds_its_floors():
     """Both rules over every ECB+ pair, scored against the labels read from the texts (pairs
-    not listed are not copies). Measured: 55 of 69 copies, no false link. Floors only go
+    not listed are not copies). Measured: 56 of 69 copies, no false link. Floors only go
     up."""
     from broadsheet.enrichment.embeddings import get_embedder
     from tests.test_copies import ecbplus_texts, read_copy_labels
@@ -202,7 +224,7 @@ def test_ecbplus_copy_detection_holds_its_floors():
     copies_read = {pair for pair, copy in labels.items() if copy}
     right = len(found & copies_read)
     assert right / len(found) >= 0.99
-    assert right / len(copies_read) >= 0.79
+    assert right / len(copies_read) >= 0.81
 
 
 @pytest.mark.django_db
