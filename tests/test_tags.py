@@ -137,6 +137,15 @@ def test_topics_are_nouns_not_verbs_or_modifiers():
     assert not names & {"Resign", "Sharply", "Lowest", "Main", "Premiered", "Across"}, names
 
 
+def test_a_verb_after_a_capitalised_to_is_still_a_verb():
+    text = (
+        "The coach said his players had given everything in the final. \u201cTo lose a final is "
+        "hard. To lose one like that is cruel,\u201d he said. The players thanked the fans."
+    )
+    names = {t.name for t in extract_tags("Rovers beaten in the cup final", text, limit=20)}
+    assert "Player" in names and "Lose" not in names, names
+
+
 def test_short_past_tenses_are_not_topics():
     text = (
         "Rescuers waded through the flood to reach the farm. The crews waded back at dusk.\n\n"
