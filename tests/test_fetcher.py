@@ -373,6 +373,13 @@ def test_a_slow_body_does_not_mark_the_site_down(fetcher):
         assert fetcher.get(f"{base}/feed").status == 200
 
 
+def test_a_garbled_reply_does_not_mark_the_site_down(fetcher):
+    # The site answered, badly: a reused connection that broke would look the same.
+    with serve_raw(b"SPDY/9 what is this\r\n\r\n") as base:
+        fetch_error(fetcher, f"{base}/feed", QUICK)
+        assert fetcher.presumed_down(f"{base}/feed") is None
+
+
 def test_a_redirect_to_a_silent_site_marks_that_site_only(fetcher):
     with silent_server() as silent, serve_routes({"/go": redirect(f"{silent}/x")}) as base:
         assert fetch_error(fetcher, f"{base}/go", DEADLINE).kind == ErrorKind.TIMEOUT

@@ -128,8 +128,8 @@ SILENT = frozenset(
 class Fetcher:
     """A pooled HTTP client that enforces a FetchPolicy on every request.
 
-    A site that did not answer a request at all (no response before the deadline, connection
-    refused or broken, no DNS answer, failed TLS) is presumed down for ``policy.down_seconds``:
+    A site that did not answer a request at all (no response before the deadline, no
+    connection, no DNS answer, failed TLS) is presumed down for ``policy.down_seconds``:
     its requests fail at once with the same kind of error instead of each waiting out a
     timeout. A response that started and then stalled (a slow body) marks nothing: that is one
     page's problem, not the site's.
@@ -221,7 +221,8 @@ class Fetcher:
             if hop:  # the stored URL is the first one; say where the redirects led
                 exc.message += f" (after a redirect to {url})"
             raise
-        except (httpx.HTTPError, httpx.StreamError, OSError) as exc:
+        except (httpx.TimeoutException, httpx.ConnectError) as exc:
+            # Not a reset or a malformed reply: those can be one reused connection's fault.
             self._down.note(url, _classify(exc, str(url), self.policy))
             raise
 
