@@ -186,7 +186,8 @@ _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"\u201d\u2019']*\s+(?=[\"\u201c\u201
 
 class CopyText:
     """A text as the copy rules read it: its sentences' words and its word 4-grams, each
-    worked out on first use (most pairs are settled by the sentences alone)."""
+    worked out on first use and then kept for the text's other pairs (an aligned pair never
+    needs the 4-grams)."""
 
     __slots__ = ("_sentences", "_shingles", "text")
 
