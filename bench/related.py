@@ -11,7 +11,10 @@
     events of a topic apart for no reason a real article would share; the control drops that
     line, so a weighting that merely amplifies it shows no gain there. ``incremental`` scores
     the lists as the enrichment stage builds them, one article at a time (see
-    ``incremental_share``), beside the rule used before (plain cosine offers).
+    ``incremental_share``), beside the rule used before (plain cosine offers). ``same_story``:
+    of the related rows that ``stories.same_story`` keeps as the same story (the front page's
+    "most covered" strip names a story once by it), the share that report the list's event,
+    and the share of the rows reporting it that it keeps.
 (b) On synthetic hashed-lexical vectors of the embedding's dimension (see ``lexical_like``):
     build time and memory, p50/p99 single-query latency (wall and CPU) and recall@10 of the
     usearch backend (projected i8 graph, exact re-rank) against exact float32 numpy search.
@@ -50,6 +53,7 @@ from broadsheet.enrichment.embeddings import (  # noqa: E402
     normalize_rows,
 )
 from broadsheet.enrichment.related import expand_query, smoothed_scores  # noqa: E402
+from broadsheet.enrichment.stories import same_story  # noqa: E402
 from broadsheet.enrichment.vectors import ExactIndex, UsearchIndex  # noqa: E402
 
 
@@ -77,6 +81,29 @@ def ranked_share(vectors: np.ndarray, labels: np.ndarray, k: int = 5, smooth=Tru
         top = others[np.argsort(-scores, kind="stable")[:k]]
         hits.append(float((labels[top] == labels[row]).mean()))
     return float(np.mean(hits))
+
+
+def same_story_rows(vectors: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Each document's related list as `related_for` ranks it (every other document its own
+    outlet, all of the same age); of the rows `same_story` keeps, the share that report the
+    list's event, and the share of the rows reporting it that it keeps."""
+    vectors = normalize_rows(vectors)
+    now = datetime.now(UTC)
+    kept = kept_right = right = 0
+    for row, vector in enumerate(vectors):
+        similarity = vectors @ vector
+        similarity[row] = -np.inf
+        pool = np.argsort(-similarity, kind="stable")[: related.POOL]
+        items = [related.Item(int(i), int(i), now) for i in pool]
+        target = related.Item(row, row, now)
+        ranked = related.related_for(target, vector, items, vectors[pool], now)
+        chosen = set(same_story(ranked))
+        for key, _ in ranked:
+            same = labels[key] == labels[row]
+            right += same
+            kept += key in chosen
+            kept_right += same and key in chosen
+    return kept_right / max(kept, 1), kept_right / max(right, 1)
 
 
 def expanded_share(vectors: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
@@ -184,6 +211,9 @@ def quality(data: Path) -> None:
         print(f"same_event_top5.{name}+related_ranking.incremental_seed{seed}: {built:.4f}")
     earlier = incremental_share(vectors, labels, 1, earlier_rule=True)
     print(f"same_event_top5.{name}+related_ranking.incremental_earlier_rule_seed1: {earlier:.4f}")
+    precision, kept = same_story_rows(vectors, labels)
+    print(f"same_story_precision.{name}: {precision:.4f}")
+    print(f"same_story_share_of_same_event_rows.{name}: {kept:.4f}")
     for half, rows in (("odd_topics", odd), ("even_topics", ~odd)):
         for suffix, score in (("", same_event_share), ("+related_ranking", ranked_share)):
             print(

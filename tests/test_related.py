@@ -273,3 +273,12 @@ def test_vectors_of_an_earlier_model_are_not_compared_until_embedded_again():
     )
     assert refresh_related(second, now=NOW) == 1
     assert RelatedArticle.objects.get(article=second).related_id == first.id
+
+
+def test_same_story_keeps_the_rows_near_the_best_of_the_list():
+    from broadsheet.enrichment.stories import SAME_STORY, same_story
+
+    best = 0.9
+    ranked = [(7, 0.5), (3, best), (5, SAME_STORY * best), (9, SAME_STORY * best - 0.01)]
+    assert same_story(ranked) == [3, 5]
+    assert same_story([]) == []

@@ -103,6 +103,37 @@ def test_hostile_tag_names_are_escaped(client):
 
 
 @pytest.mark.django_db
+def test_the_most_covered_strip_shows_each_story_once(client):
+    """Every report of a big story has a big coverage; the strip names the story once and
+    makes room for the next one. A weak related row (another story) joins nothing."""
+    from broadsheet.enrichment.models import RelatedArticle
+
+    outlets = [make_source(f"Outlet {i}", f"outlet-{i}") for i in range(4)]
+    now = timezone.now()
+    fire = [
+        make_article(outlets[i], f"Fire report {i}", published_at=now - timedelta(hours=i + 1))
+        for i in range(4)
+    ]
+    flood = [
+        make_article(outlets[i], f"Flood report {i}", published_at=now - timedelta(hours=i + 1))
+        for i in range(3)
+    ]
+    for story, score in ((fire, 0.9), (flood, 0.8)):
+        for article in story:
+            for other in story:
+                if other is not article:
+                    RelatedArticle.objects.create(article=article, related=other, score=score)
+    for article in fire:  # the flood is the nearest other story: listed, far below
+        RelatedArticle.objects.create(article=article, related=flood[1], score=0.4)
+
+    html = page_html(client, "/")
+
+    strip = html[html.index('id="most-covered"') : html.index("</aside>")]
+    titles = re.findall(r'class="covered-title"><a href="[^"]+">([^<]+)<', strip)
+    assert titles == ["Fire report 0", "Flood report 0"], titles
+
+
+@pytest.mark.django_db
 def test_front_page_surfaces_the_most_covered_story(client):
     gazette, courier, herald = (
         make_source(),

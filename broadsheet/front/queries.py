@@ -17,6 +17,7 @@ from django.utils import timezone
 from broadsheet.articles.models import Article
 from broadsheet.community.queries import comment_count
 from broadsheet.enrichment.models import ArticleTag, RelatedArticle, Tag
+from broadsheet.enrichment.stories import same_story
 from broadsheet.front.models import AdSlot
 from broadsheet.sources.models import Source
 
@@ -113,7 +114,10 @@ def most_covered(now=None) -> list[Article]:
     The rule: among originals listed in the last 24 hours, coverage = the syndicated copies of
     the story + the related articles (precomputed by enrichment) that another outlet listed in
     the same 24 hours. Stories with a coverage of at least 2 qualify; the highest coverage comes
-    first and, on a tie, the newest. The list below the strip stays in plain newest-first order.
+    first and, on a tie, the newest. Each story shows once: an article that one already in the
+    strip lists among its closest related articles (`stories.same_story`), or that lists it so,
+    is the same story told by another outlet, and is passed over. The list below the strip
+    stays in plain newest-first order.
     """
     since = (now or timezone.now()) - COVERAGE_WINDOW
     copies = Count("copies", filter=Q(copies__state=Article.State.DONE), distinct=True)
@@ -130,7 +134,34 @@ def most_covered(now=None) -> list[Article]:
         .filter(coverage__gte=MIN_COVERAGE)
         .order_by("-coverage", "-shown_time", "-id")
     )
-    return list(with_copies(ranked)[:MOST_COVERED])
+    # Every article of a big story has a big coverage: look far enough down to find 5 stories.
+    candidates = list(with_copies(ranked)[: MOST_COVERED * (RELATED_SHOWN + 1)])
+    stories = stories_among([article.id for article in candidates])
+    shown, passed = [], set()
+    for article in candidates:
+        if article.id in passed:
+            continue
+        shown.append(article)
+        passed |= stories[article.id]
+        if len(shown) == MOST_COVERED:
+            break
+    return shown
+
+
+def stories_among(ids: list[int]) -> dict[int, set[int]]:
+    """For each of these articles, the others among them that tell the same story: either
+    lists the other among its closest related articles (`stories.same_story`)."""
+    lists: dict[int, list[tuple[int, float]]] = {pk: [] for pk in ids}
+    rows = RelatedArticle.objects.filter(article_id__in=ids)
+    for pk, related_id, score in rows.values_list("article_id", "related_id", "score"):
+        lists[pk].append((related_id, score))
+    found: dict[int, set[int]] = {pk: set() for pk in ids}
+    for pk, ranked in lists.items():
+        for other in same_story(ranked):
+            if other in found:
+                found[pk].add(other)
+                found[other].add(pk)
+    return found
 
 
 def article_tags(article: Article) -> list[Tag]:
