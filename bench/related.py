@@ -83,13 +83,14 @@ def ranked_share(vectors: np.ndarray, labels: np.ndarray, k: int = 5, smooth=Tru
     return float(np.mean(hits))
 
 
-def same_story_rows(vectors: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+def same_story_rows(vectors: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
     """Each document's related list as `related_for` ranks it (every other document its own
     outlet, all of the same age); of the rows `same_story` keeps, the share that report the
-    list's event, and the share of the rows reporting it that it keeps."""
+    list's event, and the share of the rows reporting it that it keeps; and, the anchor, the
+    share of all rows that report it."""
     vectors = normalize_rows(vectors)
     now = datetime.now(UTC)
-    kept = kept_right = right = 0
+    kept = kept_right = right = rows = 0
     for row, vector in enumerate(vectors):
         similarity = vectors @ vector
         similarity[row] = -np.inf
@@ -101,9 +102,10 @@ def same_story_rows(vectors: np.ndarray, labels: np.ndarray) -> tuple[float, flo
         for key, _ in ranked:
             same = labels[key] == labels[row]
             right += same
+            rows += 1
             kept += key in chosen
             kept_right += same and key in chosen
-    return kept_right / max(kept, 1), kept_right / max(right, 1)
+    return kept_right / max(kept, 1), kept_right / max(right, 1), right / max(rows, 1)
 
 
 def expanded_share(vectors: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
@@ -211,7 +213,8 @@ def quality(data: Path) -> None:
         print(f"same_event_top5.{name}+related_ranking.incremental_seed{seed}: {built:.4f}")
     earlier = incremental_share(vectors, labels, 1, earlier_rule=True)
     print(f"same_event_top5.{name}+related_ranking.incremental_earlier_rule_seed1: {earlier:.4f}")
-    precision, kept = same_story_rows(vectors, labels)
+    precision, kept, every_row = same_story_rows(vectors, labels)
+    print(f"same_event_share_of_related_rows.{name}: {every_row:.4f}")
     print(f"same_story_precision.{name}: {precision:.4f}")
     print(f"same_story_share_of_same_event_rows.{name}: {kept:.4f}")
     for half, rows in (("odd_topics", odd), ("even_topics", ~odd)):
