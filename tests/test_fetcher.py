@@ -337,8 +337,10 @@ class Clock:
 def test_a_site_that_did_not_answer_fails_at_once_for_a_while():
     clock = Clock()
     with Fetcher(LOOPBACK_ONLY, clock=clock) as fetcher, silent_server() as base:
-        first = fetch_error(fetcher, f"{base}/a", DEADLINE)
-        assert first.kind == ErrorKind.TIMEOUT
+        # Connected, no reply: once may be one slow page; twice in a row, the site.
+        assert fetch_error(fetcher, f"{base}/a", DEADLINE).kind == ErrorKind.TIMEOUT
+        assert fetcher.presumed_down(f"{base}/anything") is None
+        assert fetch_error(fetcher, f"{base}/a2", DEADLINE).kind == ErrorKind.TIMEOUT
         assert fetcher.presumed_down(f"{base}/anything").kind == ErrorKind.TIMEOUT
         clock.now += 59
         again = fetch_error(fetcher, f"{base}/b", QUICK)  # no second wait
@@ -364,6 +366,23 @@ def test_only_the_silent_origin_is_presumed_down(fetcher):
         assert fetcher.get(f"{good}/feed").status == 200  # same host, other port: asked
 
 
+def test_one_slow_page_among_answered_ones_does_not_mark_the_site_down(fetcher):
+    def never_answers(request) -> None:
+        time.sleep(LOOPBACK_ONLY.fetch_timeout + 0.5)
+
+    with serve_routes({"/slow": never_answers, "/feed": RSS}) as base:
+        for _ in range(2):  # each time an answer from the site comes in between
+            assert fetch_error(fetcher, f"{base}/slow", DEADLINE).kind == ErrorKind.TIMEOUT
+            assert fetcher.presumed_down(f"{base}/feed") is None
+            assert fetcher.get(f"{base}/feed").status == 200
+
+
+def test_a_robots_txt_without_reply_marks_the_site_down_at_once(fetcher):
+    with silent_server() as base:
+        assert fetch_error(fetcher, f"{base}/robots.txt", DEADLINE).kind == ErrorKind.TIMEOUT
+        assert fetcher.presumed_down(f"{base}/a") is not None
+
+
 def test_a_slow_body_does_not_mark_the_site_down(fetcher):
     # The site answered; one page stalled. Its other pages are still asked for.
     routes = {"/slow": drip(b"x" * 100, 0.25), "/feed": RSS}
@@ -381,8 +400,9 @@ def test_a_garbled_reply_does_not_mark_the_site_down(fetcher):
 
 
 def test_a_redirect_to_a_silent_site_marks_that_site_only(fetcher):
-    with silent_server() as silent, serve_routes({"/go": redirect(f"{silent}/x")}) as base:
-        assert fetch_error(fetcher, f"{base}/go", DEADLINE).kind == ErrorKind.TIMEOUT
+    silent = f"http://127.0.0.1:{closed_port()}"
+    with serve_routes({"/go": redirect(f"{silent}/x")}) as base:
+        assert fetch_error(fetcher, f"{base}/go", QUICK).kind == ErrorKind.REFUSED
         assert fetcher.presumed_down(f"{base}/go") is None
         assert fetcher.presumed_down(f"{silent}/y") is not None
         error = fetch_error(fetcher, f"{base}/go", QUICK)

@@ -128,11 +128,12 @@ SILENT = frozenset(
 class Fetcher:
     """A pooled HTTP client that enforces a FetchPolicy on every request.
 
-    A site that did not answer a request at all (no response before the deadline, no
-    connection, no DNS answer, failed TLS) is presumed down for ``policy.down_seconds``:
-    its requests fail at once with the same kind of error instead of each waiting out a
-    timeout. A response that started and then stalled (a slow body) marks nothing: that is one
-    page's problem, not the site's.
+    A site that does not answer is presumed down for ``policy.down_seconds``: its requests fail
+    at once with the same kind of error instead of each waiting out a timeout. One failure
+    tells when no connection could be made (refused, unreachable, timed out), DNS or TLS failed,
+    or robots.txt got no reply before the deadline; requests that connected but got no reply
+    need to fail twice in a row, since one slow page is no proof. A response that started and
+    then stalled (a slow body) marks nothing: that is one page's problem, not the site's.
     """
 
     def __init__(
@@ -215,7 +216,7 @@ class Fetcher:
         timeout = httpx.Timeout(remaining, connect=min(self.policy.connect_timeout, remaining))
         request = self._client.build_request("GET", url, headers=headers, timeout=timeout)
         try:
-            return self._client.send(request, stream=True)
+            response = self._client.send(request, stream=True)
         except FetchError as exc:
             self._down.note(url, exc)
             if hop:  # the stored URL is the first one; say where the redirects led
@@ -223,8 +224,16 @@ class Fetcher:
             raise
         except (httpx.TimeoutException, httpx.ConnectError) as exc:
             # Not a reset or a malformed reply: those can be one reused connection's fault.
-            self._down.note(url, _classify(exc, str(url), self.policy))
+            # Connected but no reply: one slow page, or a site that answers nobody. A static
+            # robots.txt never answering, or two requests in a row, tell the second.
+            waited = isinstance(exc, httpx.TimeoutException) and not isinstance(
+                exc, httpx.ConnectTimeout
+            )
+            strike = waited and url.path != "/robots.txt"
+            self._down.note(url, _classify(exc, str(url), self.policy), strike=strike)
             raise
+        self._down.answered(url)
+        return response
 
     def _complete(
         self, url: httpx.URL, response: httpx.Response, sent: dict, accept: str, started: float
@@ -251,21 +260,41 @@ class Fetcher:
 class _DownOrigins:
     """Origins (scheme, host, port) that did not answer lately, with the failure they gave."""
 
+    # Requests in a row that connected but got no reply before a site is presumed down.
+    STRIKES = 2
+
     def __init__(self, seconds: float, clock: Callable[[], float], max_entries: int = 10_000):
         self._seconds = seconds
         self._clock = clock
         self._max_entries = max_entries
         self._lock = threading.Lock()
         self._failures: dict[tuple[str, str, int | None], tuple[float, FetchError]] = {}
+        self._strikes: dict[tuple[str, str, int | None], int] = {}
 
-    def note(self, url: httpx.URL, error: FetchError) -> None:
+    def note(self, url: httpx.URL, error: FetchError, *, strike: bool = False) -> None:
+        """Remember a failure of SILENT kind: at once, or as a strike (see STRIKES)."""
         if error.kind not in SILENT or self._seconds <= 0:
             return
+        origin = _origin(url)
         with self._lock:
-            self._failures.pop(_origin(url), None)
-            self._failures[_origin(url)] = (self._clock(), error)
-            while len(self._failures) > self._max_entries:
-                del self._failures[next(iter(self._failures))]
+            if strike:
+                self._strikes[origin] = self._strikes.pop(origin, 0) + 1
+                if self._strikes[origin] < self.STRIKES:
+                    self._trim(self._strikes)
+                    return
+            self._strikes.pop(origin, None)
+            self._failures.pop(origin, None)
+            self._failures[origin] = (self._clock(), error)
+            self._trim(self._failures)
+
+    def answered(self, url: httpx.URL) -> None:
+        if self._strikes:
+            with self._lock:
+                self._strikes.pop(_origin(url), None)
+
+    def _trim(self, table: dict) -> None:
+        while len(table) > self._max_entries:
+            del table[next(iter(table))]
 
     def failure(self, url: httpx.URL) -> FetchError | None:
         if not self._failures:
