@@ -245,6 +245,11 @@ class _Listed:
 _ROOM = _Listed(None, 0.0, None, None)  # `_offer`'s answer when the list has room
 
 
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    """``ids`` in runs short enough for one ``IN (...)`` on every backend."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 def _delete_quietly(queryset) -> None:
     """One DELETE, without loading the rows to send signals: the callers name the articles
     whose pages changed (pagecache.enrichment_changed)."""
@@ -279,7 +284,7 @@ def _candidate_rows(model: str, ids: list[int] | None) -> dict[int, tuple[Item, 
         "article__discovered_at",
         "article__duplicate_of_id",
     )
-    chunks = [None] if ids is None else [ids[i : i + 500] for i in range(0, len(ids), 500)]
+    chunks = [None] if ids is None else _chunks(ids)
     found = {}
     for chunk in chunks:
         selected = rows if chunk is None else rows.filter(article_id__in=chunk)
@@ -468,15 +473,15 @@ def _offer_to_neighbours(offers, now, skip=()) -> dict[int, tuple[list, list]]:
     query and changed in memory, article after article (`apply_offers`)."""
     from broadsheet.enrichment.models import RelatedArticle
 
-    wanted = [
-        (_item(article), offer_targets(_item(article), others, similarities, scores, now, skip))
-        for article, others, similarities, scores in offers
-    ]
+    wanted = []
+    for article, others, similarities, scores in offers:
+        target = _item(article)
+        wanted.append((target, offer_targets(target, others, similarities, scores, now, skip)))
     owners = sorted({owner for _, scores in wanted for owner in scores})
     lists: dict[int, list[_Listed]] = {owner: [] for owner in owners}
     fields = ("id", "score", "article_id", "related_id", "related__source_id")
-    for start in range(0, len(owners), 500):
-        rows = RelatedArticle.objects.filter(article_id__in=owners[start : start + 500])
+    for chunk in _chunks(owners):
+        rows = RelatedArticle.objects.filter(article_id__in=chunk)
         for pk, score, owner, related_id, source_id in rows.values_list(*fields):
             lists[owner].append(_Listed(pk, score, related_id, source_id))
     return apply_offers(wanted, lists)
@@ -570,8 +575,8 @@ class _Follower:
             self._take_ids(sorted(stored - known))
 
     def _take_ids(self, ids: list[int]) -> None:
-        for start in range(0, len(ids), 500):
-            self._take(_stored(self.model).filter(article_id__in=ids[start : start + 500]))
+        for chunk in _chunks(ids):
+            self._take(_stored(self.model).filter(article_id__in=chunk))
 
     def _take(self, rows) -> None:
         from django.utils import timezone
