@@ -18,6 +18,7 @@ uint32 minima. The count lets a pair of signatures alone decide that a text is t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import zlib
@@ -189,24 +190,16 @@ class CopyText:
     worked out on first use and then kept for the text's other pairs (an aligned pair never
     needs the 4-grams)."""
 
-    __slots__ = ("_sentences", "_shingles", "text")
-
     def __init__(self, text: str) -> None:
         self.text = text or ""
-        self._sentences: list[frozenset[str]] | None = None
-        self._shingles: set[str] | None = None
 
-    @property
+    @functools.cached_property
     def sentences(self) -> list[frozenset[str]]:
-        if self._sentences is None:
-            self._sentences = sentence_words(self.text)
-        return self._sentences
+        return sentence_words(self.text)
 
-    @property
+    @functools.cached_property
     def shingles(self) -> set[str]:
-        if self._shingles is None:
-            self._shingles = shingles(self.text)
-        return self._shingles
+        return shingles(self.text)
 
 
 def _copy_text(value: str | CopyText) -> CopyText:
@@ -630,13 +623,7 @@ def link_neighbours(articles, vectors, index) -> None:
             ]
     # Texts only of the articles that still have candidates, and of those candidates.
     wanted = {pk for pk, found in near.items() if found} | set().union(*near.values())
-    texts = dict(_article_rows(wanted, ("pk", "text")))
-    read: dict[int, CopyText] = {}
-
-    def text_of(pk: int) -> CopyText:
-        if pk not in read:
-            read[pk] = CopyText(texts.get(pk, ""))
-        return read[pk]
+    texts = {pk: CopyText(text) for pk, text in _article_rows(wanted, ("pk", "text"))}
 
     for article in articles:
         if article.pk not in rows:
@@ -646,7 +633,7 @@ def link_neighbours(articles, vectors, index) -> None:
             pk
             for pk in near[article.pk]
             if rows[pk][2] != root  # joined to it earlier in this batch
-            and is_rewritten_copy(text_of(article.pk), text_of(pk))
+            and is_rewritten_copy(texts.get(article.pk, ""), texts.get(pk, ""))
         ]
         original = _join(article, matches)
         if original is not None:
