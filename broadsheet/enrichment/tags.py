@@ -100,23 +100,15 @@ UNIT_WORDS = frozenset(
     metre meter kilometre kilometer centimetre centimeter millimetre millimeter mile yard foot
     feet inch hectare acre tonne ton kilogram kilo gram pound ounce litre liter gallon barrel
     degree celsius fahrenheit watt kilowatt megawatt gigawatt dollar euro yen yuan rupee franc
-    crown krona kronor krone kroner peso cent pence penny pennies
+    crown krona kronor krone kroner peso cent pence penny
     """.split()  # noqa: SIM905 -- a word list reads better as prose
 )
 SCALE_WORDS = frozenset({"hundred", "thousand", "million", "billion", "trillion", "bn"})
 # Times of day say when ("this morning"), never what about.
 TIMES_OF_DAY = frozenset(
-    {
-        "morning",
-        "afternoon",
-        "evening",
-        "tonight",
-        "overnight",
-        "midday",
-        "midnight",
-        "noon",
-        "weekend",
-    }
+    """
+    morning afternoon evening tonight overnight midday midnight noon weekend
+    """.split()  # noqa: SIM905 -- a word list reads better as prose
 )
 # Titles before a name: "President Obama" is tagged "Obama", and the title says it is a person.
 ROLE_WORDS = frozenset(
