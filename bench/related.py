@@ -83,6 +83,18 @@ def ranked_share(vectors: np.ndarray, labels: np.ndarray, k: int = 5, smooth=Tru
     return float(np.mean(hits))
 
 
+def ranked_list(vectors: np.ndarray, key: int, among, now) -> tuple[list, np.ndarray, list]:
+    """Document `key`'s related list as `related_for` ranks it over its POOL nearest among
+    `among` (ids; every document its own outlet, all of the same age): the candidates' Items,
+    their vectors, and the ranked [(id, score)]."""
+    ids = np.asarray(among)
+    pool = ids[np.argsort(-(vectors[ids] @ vectors[key]), kind="stable")[: related.POOL]]
+    items = [related.Item(int(i), int(i), now) for i in pool]
+    matrix = vectors[pool]
+    target = related.Item(key, key, now)
+    return items, matrix, related.related_for(target, vectors[key], items, matrix, now)
+
+
 def same_story_rows(vectors: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
     """Each document's related list as `related_for` ranks it (every other document its own
     outlet, all of the same age); of the rows `same_story` keeps, the share that report the
@@ -91,13 +103,9 @@ def same_story_rows(vectors: np.ndarray, labels: np.ndarray) -> tuple[float, flo
     vectors = normalize_rows(vectors)
     now = datetime.now(UTC)
     kept = kept_right = right = rows = 0
-    for row, vector in enumerate(vectors):
-        similarity = vectors @ vector
-        similarity[row] = -np.inf
-        pool = np.argsort(-similarity, kind="stable")[: related.POOL]
-        items = [related.Item(int(i), int(i), now) for i in pool]
-        target = related.Item(row, row, now)
-        ranked = related.related_for(target, vector, items, vectors[pool], now)
+    everyone = np.arange(len(vectors))
+    for row in range(len(vectors)):
+        ranked = ranked_list(vectors, row, np.delete(everyone, row), now)[2]
         chosen = set(same_story(ranked))
         for key, _ in ranked:
             same = labels[key] == labels[row]
@@ -126,21 +134,13 @@ def incremental_share(
     lists: dict[int, list] = {}  # id → its rows, as the stage reads them (`related._Listed`)
     seen: list[int] = []
 
-    def ranking(key: int, among: list[int]) -> tuple[list, np.ndarray, list]:
-        ids = np.array(among)
-        pool = ids[np.argsort(-(vectors[ids] @ vectors[key]), kind="stable")[: related.POOL]]
-        items = [related.Item(int(i), int(i), now) for i in pool]
-        matrix = vectors[pool]
-        target = related.Item(key, key, now)
-        return items, matrix, related.related_for(target, vectors[key], items, matrix, now)
-
     def listed(ranked: list[tuple[int, float]]) -> list:
         return [related._Listed(i + 1, score, rid, rid) for i, (rid, score) in enumerate(ranked)]
 
     for key in np.random.default_rng(seed).permutation(len(vectors)).tolist():
         lists[key] = []
         if seen:
-            items, matrix, ranked = ranking(key, seen)
+            items, matrix, ranked = ranked_list(vectors, key, seen, now)
             lists[key] = listed(ranked)
             target = related.Item(key, key, now)
             similarities = matrix @ vectors[key]
@@ -151,7 +151,7 @@ def incremental_share(
             related.apply_offers([(target, offered)], lists)
             for neighbour in skip:
                 among = [*(j for j in seen if j != neighbour), key]
-                lists[neighbour] = listed(ranking(neighbour, among)[2])
+                lists[neighbour] = listed(ranked_list(vectors, neighbour, among, now)[2])
         seen.append(key)
     hits = []
     for key, rows in lists.items():
