@@ -379,7 +379,8 @@ def test_one_slow_page_among_answered_ones_does_not_mark_the_site_down(fetcher):
 
 def test_a_robots_txt_without_reply_marks_the_site_down_at_once(fetcher):
     with silent_server() as base:
-        assert fetch_error(fetcher, f"{base}/robots.txt", DEADLINE).kind == ErrorKind.TIMEOUT
+        error = fetch_error(fetcher, f"{base}/robots.txt", DEADLINE, accept="robots")
+        assert error.kind == ErrorKind.TIMEOUT
         assert fetcher.presumed_down(f"{base}/a") is not None
 
 

@@ -197,7 +197,7 @@ class Fetcher:
                 if hop:
                     down.message += f" (after a redirect to {current})"
                 raise down
-            response = self._send(current, headers, hop)
+            response = self._send(current, headers, hop, accept)
             try:
                 target = _redirect_target(current, response)
                 if target is None:
@@ -211,7 +211,7 @@ class Fetcher:
         limit = self.policy.max_redirects
         raise FetchError(ErrorKind.TOO_MANY_REDIRECTS, f"more than {limit} redirects")
 
-    def _send(self, url: httpx.URL, headers: dict, hop: int) -> httpx.Response:
+    def _send(self, url: httpx.URL, headers: dict, hop: int, accept: str) -> httpx.Response:
         remaining = _remaining(url.host)
         timeout = httpx.Timeout(remaining, connect=min(self.policy.connect_timeout, remaining))
         request = self._client.build_request("GET", url, headers=headers, timeout=timeout)
@@ -229,7 +229,7 @@ class Fetcher:
             waited = isinstance(exc, httpx.TimeoutException) and not isinstance(
                 exc, httpx.ConnectTimeout
             )
-            strike = waited and url.path != "/robots.txt"
+            strike = waited and accept != "robots"
             self._down.note(url, _classify(exc, str(url), self.policy), strike=strike)
             raise
         self._down.answered(url)
@@ -305,6 +305,9 @@ class _DownOrigins:
             return None
         age = self._clock() - found[0]
         if age >= self._seconds:
+            with self._lock:  # past: forget it, so that a site that came back costs no lookup
+                if self._failures.get(_origin(url)) is found:
+                    del self._failures[_origin(url)]
             return None
         return FetchError(
             found[1].kind,
