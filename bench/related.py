@@ -14,7 +14,9 @@
     ``incremental_share``), beside the rule used before (plain cosine offers). ``same_story``:
     of the related rows that ``stories.same_story`` keeps as the same story (the front page's
     "most covered" strip names a story once by it), the share that report the list's event,
-    and the share of the rows reporting it that it keeps.
+    and the share of the rows reporting it that it keeps. ``shown``: for stories with at most
+    two other reports, what ``stories.worth_showing`` shows a reader of their lists (see
+    ``shown_rows``).
 (b) On synthetic hashed-lexical vectors of the embedding's dimension (see ``lexical_like``):
     build time and memory, p50/p99 single-query latency (wall and CPU) and recall@10 of the
     usearch backend (projected i8 graph, exact re-rank) against exact float32 numpy search.
@@ -53,7 +55,7 @@ from broadsheet.enrichment.embeddings import (  # noqa: E402
     normalize_rows,
 )
 from broadsheet.enrichment.related import expand_query, smoothed_scores  # noqa: E402
-from broadsheet.enrichment.stories import same_story  # noqa: E402
+from broadsheet.enrichment.stories import same_story, worth_showing  # noqa: E402
 from broadsheet.enrichment.vectors import ExactIndex, UsearchIndex  # noqa: E402
 
 
@@ -114,6 +116,41 @@ def same_story_rows(vectors: np.ndarray, labels: np.ndarray) -> tuple[float, flo
             kept += key in chosen
             kept_right += same and key in chosen
     return kept_right / max(kept, 1), kept_right / max(right, 1), right / max(rows, 1)
+
+
+def shown_rows(
+    vectors: np.ndarray, labels: np.ndarray, topics: np.ndarray, seed: int = 0
+) -> tuple[float, dict[str, float]]:
+    """Related lists of stories with few other reports, and what `stories.worth_showing` shows
+    of them: each document's list over every document of other events plus 0, 1 or 2 (drawn
+    at random) of its own event's, so that the list fills up with the topic's other event and
+    then with other topics, as a list does for a story few outlets carry. Returns the mean
+    number of rows shown a list, and the share shown of the rows of each kind: the same event,
+    another event of the same topic, another topic."""
+    vectors = normalize_rows(vectors)
+    now = datetime.now(UTC)
+    rng = np.random.default_rng(seed)
+    listed, shown = Counter(), Counter()
+    total = 0
+    for row in range(len(vectors)):
+        own = np.flatnonzero(labels == labels[row])
+        own = own[own != row]
+        keep = rng.choice(own, size=min(len(own), int(rng.integers(0, 3))), replace=False)
+        among = np.concatenate([np.flatnonzero(labels != labels[row]), keep])
+        ranked = ranked_list(vectors, row, among, now)[2]
+        chosen = set(worth_showing(ranked))
+        total += len(chosen)
+        for key, _ in ranked:
+            kind = (
+                "same_event"
+                if labels[key] == labels[row]
+                else "same_topic"
+                if topics[key] == topics[row]
+                else "other_topic"
+            )
+            listed[kind] += 1
+            shown[kind] += key in chosen
+    return total / len(vectors), {kind: shown[kind] / listed[kind] for kind in listed}
 
 
 def expanded_share(vectors: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
@@ -217,6 +254,11 @@ def quality(data: Path) -> None:
     print(f"same_event_share_of_related_rows.{name}: {every_row:.4f}")
     print(f"same_story_precision.{name}: {precision:.4f}")
     print(f"same_story_share_of_same_event_rows.{name}: {kept:.4f}")
+    topics = np.array([doc["topic"] for doc in docs])
+    per_list, kept = shown_rows(vectors, labels, topics)
+    print(f"shown_rows_per_list.{name}.few_reports: {per_list:.2f}")
+    for kind in ("same_event", "same_topic", "other_topic"):
+        print(f"shown_share.{name}.few_reports.{kind}: {kept.get(kind, 0.0):.4f}")
     for half, rows in (("odd_topics", odd), ("even_topics", ~odd)):
         for suffix, score in (("", same_event_share), ("+related_ranking", ranked_share)):
             print(

@@ -220,6 +220,21 @@ def test_related_shows_at_most_eight(client, courier, herald):
 
 
 @pytest.mark.django_db
+def test_related_leaves_out_rows_far_below_the_best(client, courier, herald):
+    article = ferry_story(courier)
+    close = make_article(herald, "Ferry timetable changes for winter")
+    also = make_article(herald, "Ferry crews agree new rota")
+    chance = make_article(herald, "Hospital opens new wing")
+    for related, score in ((close, 0.87), (also, 0.78), (chance, 0.22)):
+        RelatedArticle.objects.create(article=article, related=related, score=score)
+
+    section = page_html(client, article_url(article)).split('id="related"')[1]
+
+    titles = re.findall(r'<h3 class="related-title"><a href="[^"]+">([^<]+)</a>', section)
+    assert titles == ["Ferry timetable changes for winter", "Ferry crews agree new rota"]
+
+
+@pytest.mark.django_db
 def test_hostile_fields_are_escaped(client, courier):
     article = ferry_story(
         courier,

@@ -282,3 +282,16 @@ def test_same_story_keeps_the_rows_near_the_best_of_the_list():
     ranked = [(7, 0.5), (3, best), (5, SAME_STORY * best), (9, SAME_STORY * best - 0.01)]
     assert same_story(ranked) == [3, 5]
     assert same_story([]) == []
+
+
+def test_worth_showing_drops_rows_far_below_the_best_and_weak_rows():
+    from broadsheet.enrichment.stories import MIN_SHOWN, SHOWN_SHARE, worth_showing
+
+    best = 0.9
+    floor = SHOWN_SHARE * best
+    ranked = [(1, best), (2, floor), (3, floor - 0.01), (4, 0.5)]
+    assert worth_showing(ranked) == [1, 2, 4]
+    # A list whose best is itself weak shows only what clears the absolute floor.
+    assert worth_showing([(5, MIN_SHOWN + 0.05), (6, MIN_SHOWN), (7, MIN_SHOWN - 0.01)]) == [5, 6]
+    assert worth_showing([(8, MIN_SHOWN - 0.01)]) == []
+    assert worth_showing([]) == []

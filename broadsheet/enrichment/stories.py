@@ -1,4 +1,5 @@
-"""Which articles of a related list tell the same story, read from the list alone.
+"""What a related list says, read from the list alone: which of its articles tell the same
+story, and which are close enough to show a reader at all.
 
 Kept apart from `related` (numpy, the vector index) so that the web processes, which only read
 the stored lists, never load those.
@@ -10,6 +11,14 @@ from __future__ import annotations
 # story told by another outlet: on ECB+ (`python bench/related.py`, same_story_*) 98.1% of such
 # rows report the same event as the list's article, and they are 77% of the rows that do.
 SAME_STORY = 0.8
+# A list holds up to 8 articles, the best there are; where a story has few other reports the
+# rest can be chance (shared place names, a common word or two). A row is shown when it scores
+# at least SHOWN_SHARE of the list's best and at least MIN_SHOWN. On ECB+ lists of stories with
+# at most two other reports (`python bench/related.py`, shown_*) this hides 48% of the rows
+# from other topics, 12% of those about the topic's other event and 0.2% of the story's own
+# reports; a list then shows 6 articles on average instead of 8.
+SHOWN_SHARE = 0.4
+MIN_SHOWN = 0.25
 
 
 def same_story(ranked: list[tuple[int, float]]) -> list[int]:
@@ -19,3 +28,11 @@ def same_story(ranked: list[tuple[int, float]]) -> list[int]:
         return []
     best = max(score for _, score in ranked)
     return [key for key, score in ranked if score >= SAME_STORY * best]
+
+
+def worth_showing(ranked: list[tuple[int, float]]) -> list[int]:
+    """The ids in a related list close enough to the article to show (see SHOWN_SHARE)."""
+    if not ranked:
+        return []
+    floor = max(MIN_SHOWN, SHOWN_SHARE * max(score for _, score in ranked))
+    return [key for key, score in ranked if score >= floor]

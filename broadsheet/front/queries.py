@@ -17,7 +17,7 @@ from django.utils import timezone
 from broadsheet.articles.models import Article
 from broadsheet.community.queries import comment_count
 from broadsheet.enrichment.models import ArticleTag, RelatedArticle, Tag
-from broadsheet.enrichment.stories import same_story
+from broadsheet.enrichment.stories import same_story, worth_showing
 from broadsheet.front.models import AdSlot
 from broadsheet.sources.models import Source
 
@@ -185,13 +185,20 @@ def story_key(article_id: int, original_id: int | None) -> int:
 
 
 def related_stories(article: Article, limit: int = RELATED_SHOWN) -> list[Article]:
-    """Related coverage, best first, each story once: copies fold into their original's entry."""
-    rows = RelatedArticle.objects.filter(
-        article=article, related__state=Article.State.DONE
-    ).values_list("related_id", "related__duplicate_of_id")
+    """Related coverage, best first, each story once: copies fold into their original's entry.
+    Rows too far below the list's best to be worth a reader's time are left out
+    (`stories.worth_showing`)."""
+    rows = list(
+        RelatedArticle.objects.filter(article=article, related__state=Article.State.DONE)
+        .order_by("-score", "related_id")
+        .values_list("related_id", "related__duplicate_of_id", "score")
+    )
+    shown = set(worth_showing([(related_id, score) for related_id, _, score in rows]))
     own = story_key(article.pk, article.duplicate_of_id)
     keys: list[int] = []
-    for related_id, original_id in rows.order_by("-score", "related_id"):
+    for related_id, original_id, _ in rows:
+        if related_id not in shown:
+            continue
         key = story_key(related_id, original_id)
         if key != own and key not in keys:
             keys.append(key)
