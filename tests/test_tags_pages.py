@@ -134,6 +134,26 @@ def test_the_most_covered_strip_shows_each_story_once(client):
 
 
 @pytest.mark.django_db
+def test_more_reports_counts_only_the_same_story(client):
+    """A list's weaker rows (other stories that share a word or a place) are not reports of
+    the story: "N more reports" counts the rows near the list's best."""
+    from broadsheet.enrichment.models import RelatedArticle
+
+    outlets = [make_source(f"Outlet {i}", f"outlet-{i}") for i in range(6)]
+    now = timezone.now()
+    recall = make_article(outlets[0], "Van recall", published_at=now - timedelta(hours=1))
+    for i, score in ((1, 0.87), (2, 0.85), (3, 0.78), (4, 0.22), (5, 0.5)):
+        other = make_article(outlets[i], f"Other {i}", published_at=now - timedelta(hours=2))
+        RelatedArticle.objects.create(article=recall, related=other, score=score)
+
+    html = page_html(client, "/")
+
+    strip = html[html.index('id="most-covered"') : html.index("</aside>")]
+    assert re.findall(r'class="covered-title"><a href="[^"]+">([^<]+)<', strip) == ["Van recall"]
+    assert "3 more reports" in strip
+
+
+@pytest.mark.django_db
 def test_front_page_surfaces_the_most_covered_story(client):
     gazette, courier, herald = (
         make_source(),

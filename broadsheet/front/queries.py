@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Value
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf, Substr
 from django.http import Http404
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.utils import timezone
 from broadsheet.articles.models import Article
 from broadsheet.community.queries import comment_count
 from broadsheet.enrichment.models import ArticleTag, RelatedArticle, Tag
-from broadsheet.enrichment.stories import same_story, worth_showing
+from broadsheet.enrichment.stories import MIN_SHOWN, SAME_STORY, same_story, worth_showing
 from broadsheet.front.models import AdSlot
 from broadsheet.sources.models import Source
 
@@ -113,23 +113,28 @@ def most_covered(now=None) -> list[Article]:
 
     The rule: among originals listed in the last 24 hours, coverage = the syndicated copies of
     the story + the related articles (precomputed by enrichment) that another outlet listed in
-    the same 24 hours. Stories with a coverage of at least 2 qualify; the highest coverage comes
-    first and, on a tie, the newest. Each story shows once: an article that one already in the
-    strip lists among its closest related articles (`stories.same_story`), or that lists it so,
-    is the same story told by another outlet, and is passed over. The list below the strip
-    stays in plain newest-first order.
+    the same 24 hours and that tell the same story (`stories.same_story`, and no weaker than
+    `stories.MIN_SHOWN`): the "N more reports" a reader sees. Stories with a coverage of at
+    least 2 qualify; the highest coverage comes first and, on a tie, the newest. Each story
+    shows once: an article that one already in the strip lists among its closest related
+    articles (`stories.same_story`), or that lists it so, is the same story told by another
+    outlet, and is passed over. The list below the strip stays in plain newest-first order.
     """
     since = (now or timezone.now()) - COVERAGE_WINDOW
     copies = Count("copies", filter=Q(copies__state=Article.State.DONE), distinct=True)
+    best = RelatedArticle.objects.filter(article=OuterRef("pk")).order_by("-score")
     related = Count(
         "related_rows",
         filter=Q(related_rows__related__listed_at__gte=since)
-        & ~Q(related_rows__related__source=F("source")),
+        & ~Q(related_rows__related__source=F("source"))
+        & Q(related_rows__score__gte=MIN_SHOWN)
+        & Q(related_rows__score__gte=F("best_related") * SAME_STORY),
         distinct=True,
     )
     recent = public_articles().filter(duplicate_of__isnull=True, listed_at__gte=since)
     ranked = (
         light(recent)
+        .annotate(best_related=Subquery(best.values("score")[:1]))
         .annotate(coverage=copies + related)
         .filter(coverage__gte=MIN_COVERAGE)
         .order_by("-coverage", "-shown_time", "-id")
