@@ -14,6 +14,10 @@ from tests.datasets import ROOT, dataset
 FLOOD = "tamsin-river-floods-marrow-falls-1200-evacuated"
 CRANE = "aldport-port-crane-collapse-injures-two"
 RATE = "central-bank-raises-main-rate-to-four-percent"
+FIRE = "kessel-plateau-wildfire-contained-after-five-days"
+STRIKE = "oster-teachers-begin-two-day-strike"
+VANS = "orrin-motors-recalls-40000-electric-vans"
+HOSPITAL = "kessel-general-hospital-cyberattack-booking-systems"
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +86,14 @@ ANSWERABLE = [
     (RATE, "How fast are wages rising?", "5.2%"),
     (RATE, "How much will monthly mortgage repayments rise?", "42 crowns"),
     (RATE, "When is the next meeting?", "six weeks"),
+    # Put as a reader would: "anyone", "what kind of", "how long" and everyday words the
+    # article puts otherwise say nothing about what is asked.
+    (VANS, "Has anyone been injured?", "No one was injured"),
+    (FIRE, "Was anyone killed?", "No one was killed"),
+    (HOSPITAL, "What kind of attack was it?", "ransomware"),
+    (STRIKE, "How long will the strike last?", "two-day strike"),
+    (FIRE, "Will it rain soon?", "forecasts rain"),
+    (FIRE, "How big was the area that burned?", "3,400 hectares"),
 ]
 UNANSWERABLE = [
     (FLOOD, "What did the minister say about tariffs?"),
@@ -92,6 +104,12 @@ UNANSWERABLE = [
     (CRANE, "How much did the new crane cost?"),
     (RATE, "What did the governor say about tariffs?"),
     (RATE, "What is the unemployment rate?"),
+    (HOSPITAL, "What is the name of the chief executive?"),
+    (VANS, "What is the name of the chief executive?"),
+    (FIRE, "How much will rebuilding the homes cost?"),
+    (FIRE, "What did the prime minister say?"),
+    (STRIKE, "Who won the election?"),
+    (VANS, "How much did Orrin shares fall?"),
 ]
 
 

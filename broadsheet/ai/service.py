@@ -18,7 +18,7 @@ from broadsheet.ai.sentences import split_sentences
 from broadsheet.articles.models import Article
 
 OFFLINE = "offline"
-OFFLINE_VERSION = "1"
+OFFLINE_VERSION = "2"  # 2: answers read questions as readers put them
 MAX_QUESTION = 300
 
 
