@@ -146,6 +146,17 @@ def test_a_verb_after_a_capitalised_to_is_still_a_verb():
     assert "Player" in names and "Lose" not in names, names
 
 
+def test_verbs_after_a_capitalised_pronoun_or_a_contraction_are_verbs():
+    text = (
+        "Members of the chamber met the data authority this week. \u201cOur members don\u2019t "
+        "object to rules on customer data,\u201d the chamber said. They object to guessing what "
+        "the rules mean. Do not charge the members for advice, the chamber asked; members "
+        "could not charge customers either."
+    )
+    names = {t.name for t in extract_tags("Chamber asks for clear data rules", text, limit=20)}
+    assert "Member" in names and "Object" not in names and "Charge" not in names, names
+
+
 def test_short_past_tenses_are_not_topics():
     text = (
         "Rescuers waded through the flood to reach the farm. The crews waded back at dusk.\n\n"

@@ -160,9 +160,10 @@ NOUN_HEAD_RE = re.compile(
 # Contexts that make the next word a verb or an adjective: "will resign", "was heavy",
 # "to close the", and a name followed by a verb in the present ("Google faces").
 VERB_CONTEXT_RE = re.compile(
-    r"\b(?:will|would|can|could|may|might|must|should|shall|did|does|do|not|n't|he|she|they|we"
+    r"\b(?i:will|would|can|could|may|might|must|should|shall|did|does|do|not|he|she|they|we"
     r"|i|who|which|is|was|are|were|be|been|being|become|became|very|so|too|more|most|also)"
-    r"\s+([a-z]+)\b"
+    r"(?=\s+([a-z]+)\b)"  # a look-ahead: in "do not charge" both "not" and "charge" count
+    r"|n['\u2019]t\s+([a-z]+)\b"
     r"|\b[Tt]o\s+([a-z]+)\s+(?:the|a|an|his|her|their|its|this|that|him|them|it|us|me|one)\b"
     r"|(?<![.!?]\s)\b[A-Z][\w\u2019']*\s+([a-z]+s)\s+(?:the|a|an|his|her|their|its|[A-Z\d])"
 )
@@ -853,29 +854,29 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
 # Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
 # model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
 # crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
-BIAS = -2.118
+BIAS = -2.091
 WEIGHTS = {
-    "uses": 0.535,  # log(1 + mentions in the body)
-    "once": -0.083,  # mentioned at most once
-    "headline": 0.741,
-    "first_share": -0.023,  # where the first mention falls, as a share of the body
-    "first_words": -0.043,  # log(1 + words before the first mention)
-    "zipf": 0.068,  # rarity in general use...
-    "zipf_squared": -0.010,  # ...best in the middle: neither everyday nor odd
-    "length": 0.087,  # letters in the longest word
-    "name": -0.249,
-    "several_words": -0.870,
-    "long_name": -1.351,  # three words or more, no organisation or place: often two names run
+    "uses": 0.539,  # log(1 + mentions in the body)
+    "once": -0.088,  # mentioned at most once
+    "headline": 0.715,
+    "first_share": -0.006,  # where the first mention falls, as a share of the body
+    "first_words": -0.046,  # log(1 + words before the first mention)
+    "zipf": 0.076,  # rarity in general use...
+    "zipf_squared": -0.011,  # ...best in the middle: neither everyday nor odd
+    "length": 0.088,  # letters in the longest word
+    "name": -0.245,
+    "several_words": -0.867,
+    "long_name": -1.347,  # three words or more, no organisation or place: often two names run
     # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
-    "last_word_alone": -0.424,  # also called by its last word alone ("Perry", "the Bank")
-    "beside_words": -0.532,  # share of uses right next to another content word
-    "story_words": -0.182,  # log(1 + words in the body): the same for every candidate...
-    "uses_by_story_words": 0.018,  # ...but it says what a count means
-    "uses_in_headline": -0.186,  # uses, for a candidate also in the headline
-    "name_in_headline": -0.255,
-    "early": 0.418,  # log(1 + mentions in the first EARLY_WORDS words)
-    "late": -0.359,  # first mentioned after LATE_WORDS words, or never in the body
-    "log_length": 0.858,  # length again, with less said by each extra letter
+    "last_word_alone": -0.421,  # also called by its last word alone ("Perry", "the Bank")
+    "beside_words": -0.527,  # share of uses right next to another content word
+    "story_words": -0.186,  # log(1 + words in the body): the same for every candidate...
+    "uses_by_story_words": 0.017,  # ...but it says what a count means
+    "uses_in_headline": -0.177,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.245,
+    "early": 0.404,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.364,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.847,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
