@@ -133,6 +133,13 @@ ORG_WORDS = frozenset(
     airline airlines airport museum network press times post journal news
     """.split()  # noqa: SIM905 -- a word list reads better as prose
 )
+LEGAL_FORMS = frozenset({"inc", "ltd", "corp"})
+# The last words of companies' names, which a story shortens to their first word ("Halvard"
+# for "Halvard Energy"); a university, council or hospital is named after a place, and the
+# place's name alone is the place ("Damascus" beside "Damascus University").
+COMPANY_WORDS = LEGAL_FORMS | frozenset(
+    {"motors", "energy", "corporation", "company", "group", "airline", "airlines"}
+)
 PLACE_WORDS = frozenset(
     """
     avenue bay beach boulevard bridge canyon city coast county district island islands lake
@@ -760,6 +767,7 @@ def _merge(candidates: dict[tuple[str, ...], _Candidate], language: str) -> None
                 owner.cues[cue] = owner.cues.get(cue, 0) + n
         del candidates[short.key]
     _merge_first_names(candidates)
+    _merge_company_short_names(candidates)
     surnames = Counter(c.key[-1] for c in candidates.values() if c.is_name and len(c.key) > 1)
     # "Kessel" named on its own makes "Kessel Rovers" a thing of Kessel's, not a person.
     places = {c.key[0] for c in candidates.values() if c.is_name and len(c.key) == 1}
@@ -789,6 +797,34 @@ def _merge_first_names(candidates: dict[tuple[str, ...], _Candidate]) -> None:
             if short.first >= 0 and (owner.first < 0 or short.first < owner.first):
                 owner.first = short.first
             del candidates[short.key]
+
+
+def _merge_company_short_names(candidates: dict[tuple[str, ...], _Candidate]) -> None:
+    """ "Halvard" alone counts for "Halvard Energy": after the first mention a story calls a
+    company by its first word (see COMPANY_WORDS). Only where the article names one company so
+    and never uses the word as a place ("in Halvard"). "Google" and "Google Inc" are shown as
+    "Google": a company's legal form is no part of its tag."""
+    owners: dict[str, list[_Candidate]] = {}
+    for candidate in candidates.values():
+        if candidate.is_name and len(candidate.key) == 2 and candidate.key[1] in COMPANY_WORDS:
+            owners.setdefault(candidate.key[0], []).append(candidate)
+    for first, found in owners.items():
+        short = candidates.get((first,))
+        if short is None or not short.is_name or len(found) != 1:
+            continue
+        if any(cue in PLACE_CUES for cue in short.cues):
+            continue
+        owner, merged = found[0], short
+        if owner.key[1] in LEGAL_FORMS:
+            owner, merged = short, owner
+        owner.count += merged.count
+        owner.early += merged.early
+        owner.in_title = owner.in_title or merged.in_title
+        if merged.first >= 0 and (owner.first < 0 or merged.first < owner.first):
+            owner.first = merged.first
+        for cue, n in merged.cues.items():
+            owner.cues[cue] = owner.cues.get(cue, 0) + n
+        del candidates[merged.key]
 
 
 def _owner(short: _Candidate, names, start: bool = False) -> _Candidate | None:
@@ -854,29 +890,29 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
 # Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
 # model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
 # crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
-BIAS = -2.091
+BIAS = -2.096
 WEIGHTS = {
     "uses": 0.539,  # log(1 + mentions in the body)
-    "once": -0.088,  # mentioned at most once
-    "headline": 0.715,
-    "first_share": -0.006,  # where the first mention falls, as a share of the body
+    "once": -0.085,  # mentioned at most once
+    "headline": 0.713,
+    "first_share": -0.029,  # where the first mention falls, as a share of the body
     "first_words": -0.046,  # log(1 + words before the first mention)
-    "zipf": 0.076,  # rarity in general use...
+    "zipf": 0.077,  # rarity in general use...
     "zipf_squared": -0.011,  # ...best in the middle: neither everyday nor odd
     "length": 0.088,  # letters in the longest word
-    "name": -0.245,
-    "several_words": -0.867,
+    "name": -0.239,
+    "several_words": -0.871,
     "long_name": -1.347,  # three words or more, no organisation or place: often two names run
     # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
-    "last_word_alone": -0.421,  # also called by its last word alone ("Perry", "the Bank")
+    "last_word_alone": -0.425,  # also called by its last word alone ("Perry", "the Bank")
     "beside_words": -0.527,  # share of uses right next to another content word
     "story_words": -0.186,  # log(1 + words in the body): the same for every candidate...
     "uses_by_story_words": 0.017,  # ...but it says what a count means
-    "uses_in_headline": -0.177,  # uses, for a candidate also in the headline
-    "name_in_headline": -0.245,
-    "early": 0.404,  # log(1 + mentions in the first EARLY_WORDS words)
-    "late": -0.364,  # first mentioned after LATE_WORDS words, or never in the body
-    "log_length": 0.847,  # length again, with less said by each extra letter
+    "uses_in_headline": -0.176,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.250,
+    "early": 0.398,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.346,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.850,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
