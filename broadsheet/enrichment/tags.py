@@ -756,11 +756,7 @@ def _merge(candidates: dict[tuple[str, ...], _Candidate], language: str) -> None
             owner = _owner(short, by_start.get(short.key[:2], ()), start=True)
         if owner is None:
             continue
-        owner.count += short.count
-        owner.early += short.early
-        owner.in_title = owner.in_title or short.in_title
-        if short.first >= 0 and (owner.first < 0 or short.first < owner.first):
-            owner.first = short.first
+        _absorb(owner, short)
         if short.is_name and len(short.key) == 1:
             owner.alone += short.count + short.in_title
             for cue, n in short.cues.items():
@@ -790,12 +786,7 @@ def _merge_first_names(candidates: dict[tuple[str, ...], _Candidate]) -> None:
     for first, owners in people.items():
         short = candidates.get((first,))
         if short is not None and short.is_name and len(owners) == 1:
-            owner = owners[0]
-            owner.count += short.count
-            owner.early += short.early
-            owner.in_title = owner.in_title or short.in_title
-            if short.first >= 0 and (owner.first < 0 or short.first < owner.first):
-                owner.first = short.first
+            _absorb(owners[0], short)
             del candidates[short.key]
 
 
@@ -817,14 +808,19 @@ def _merge_company_short_names(candidates: dict[tuple[str, ...], _Candidate]) ->
         owner, merged = found[0], short
         if owner.key[1] in LEGAL_FORMS:
             owner, merged = short, owner
-        owner.count += merged.count
-        owner.early += merged.early
-        owner.in_title = owner.in_title or merged.in_title
-        if merged.first >= 0 and (owner.first < 0 or merged.first < owner.first):
-            owner.first = merged.first
+        _absorb(owner, merged)
         for cue, n in merged.cues.items():
             owner.cues[cue] = owner.cues.get(cue, 0) + n
         del candidates[merged.key]
+
+
+def _absorb(owner: _Candidate, short: _Candidate) -> None:
+    """Count ``short``'s mentions for ``owner``, the same thing by its fuller name."""
+    owner.count += short.count
+    owner.early += short.early
+    owner.in_title = owner.in_title or short.in_title
+    if short.first >= 0 and (owner.first < 0 or short.first < owner.first):
+        owner.first = short.first
 
 
 def _owner(short: _Candidate, names, start: bool = False) -> _Candidate | None:
