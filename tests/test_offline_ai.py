@@ -61,6 +61,20 @@ def test_key_points_mostly_differ_from_the_summary(corpus):
     assert not summary & points
 
 
+def test_sentences_that_send_the_reader_elsewhere_are_not_key_points():
+    text = (
+        "The Kessel Rovers board sacked manager Tomas Vrana on Monday after 11 games without a "
+        "win. Assistant coach Mira Oduya will take charge for Saturday's match against Brennan "
+        "Bay FC. The club said it would name a permanent manager within 30 days.\n\n"
+        "The Civic Wire Service has the wider reaction from Kessel Rovers supporters.\n\n"
+        "Vrana joined in June 2024 on a three-year contract. The board thanked him for his work. "
+        "Rovers sit 14th in the table, 4 points above the relegation places. The Harbour Herald "
+        "report describes the Rovers board meeting.\n\nTickets for Saturday are still on sale."
+    )
+    chosen = key_points("Kessel Rovers sack manager", text) + summarize("Rovers sack", text)
+    assert not [c.text for c in chosen if "Civic Wire" in c.text or "Harbour Herald" in c.text]
+
+
 def test_compression_only_deletes():
     text = "However, the council (which met on Tuesday) approved the plan by nine votes to two."
     (cited,) = summarize("Council approves plan", text, n=1)

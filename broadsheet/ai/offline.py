@@ -41,6 +41,20 @@ FILLER_RE = re.compile(
     r"at the same time|on the other hand|for its part)\b,?\s+",
     re.IGNORECASE,
 )
+# A sentence that sends the reader elsewhere ("The Civic Wire Service has the wider reaction.",
+# "The full text is published on the Assembly's website.") is no summary or key point of the
+# story, however many names it holds.
+POINTER_RE = re.compile(
+    r"\b(?:has|have|carries|gives)\s+(?:a\s+|the\s+)?(?:full\s+|detailed\s+|wider\s+)?"
+    r"(?:details|account|report|reaction|guide|figures|background)\b"
+    r"|\breport\s+(?:has|describes)\b"
+    r"|\b(?:is|are|appear|appears)\s+(?:published\s+|available\s+|posted\s+)?on\s+"
+    r"(?:the|its|our|their)\b[^.;]*\bwebsite\b"
+    r"|^full\s+\w+\s+report\b|\bread\s+the\s+[^.;]*\breport\b"
+    r"|\bdetails\s+are\s+in\b|\bare\s+in\s+the\s+[^.;]*\breport\b",
+    re.IGNORECASE,
+)
+POINTER_PENALTY = 1.0
 ASIDE_RE = re.compile(r"\s+\([^()]{1,80}\)(?=[\s,.;:!?])")
 STOPWORDS = wordset(
     "a about above after again against all also am an and any are as at be because been before "
@@ -213,7 +227,10 @@ def _title_vector(title: str, doc: Doc) -> dict[str, float]:
 def summary_scores(doc: Doc, title_vector: dict[str, float]) -> list[float]:
     top = max(doc.rank, default=1.0) or 1.0
     return [
-        doc.rank[i] / top + 0.3 * cosine(v, title_vector) + _length_fit(len(doc.bags[i]))
+        doc.rank[i] / top
+        + 0.3 * cosine(v, title_vector)
+        + _length_fit(len(doc.bags[i]))
+        - POINTER_PENALTY * bool(POINTER_RE.search(doc.items[i].text))
         for i, v in enumerate(doc.vectors)
     ]
 
@@ -282,7 +299,8 @@ def fact_score(doc: Doc, i: int) -> float:
     top = max(doc.rank, default=1.0) or 1.0
     # Half a quotation reads as a misquote; a fragment says nothing.
     broken = _quotes(doc, i) % 2 or words < 5
-    return facts * brevity + 2 * doc.rank[i] / top - (5 if broken else 0)
+    pointer = POINTER_RE.search(sentence)
+    return facts * brevity + 2 * doc.rank[i] / top - (5 if broken or pointer else 0)
 
 
 def _pick_facts(doc: Doc, n: int, exclude: set[int]) -> list[int]:

@@ -18,7 +18,7 @@ from broadsheet.ai.sentences import split_sentences
 from broadsheet.articles.models import Article
 
 OFFLINE = "offline"
-OFFLINE_VERSION = "2"  # 2: answers read questions as readers put them
+OFFLINE_VERSION = "2"  # 2: questions read as readers put them; pointers to other reports skipped
 MAX_QUESTION = 300
 
 
