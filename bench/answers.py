@@ -65,6 +65,10 @@ READERS_ANSWERABLE = [
     (HOSPITAL, "Is the emergency department still open?", ("emergency department",)),
     (HOSPITAL, "Who is investigating the attack?", ("criminal investigation",)),
     (HOSPITAL, "Are patient records safe?", ("medical records",)),
+    # What readers are told to do.
+    (HOSPITAL, "What should patients do?", ("should attend as planned", "contacted to rebook")),
+    (VANS, "What do owners need to do?", ("limit charging",)),
+    (HOSPITAL, "What should patients with cancelled appointments do?", ("contacted to rebook",)),
 ]
 READERS_UNANSWERABLE = [
     (FIRE, "How much will rebuilding the homes cost?"),

@@ -352,7 +352,7 @@ def answer(question: str, title: str, text: str, *, limit: int = 2) -> Answer:
 def question_words(question: str) -> list[str]:
     """The words of what a question asks about (see QUESTION_WORDS and HOW_RE)."""
     words = WORD_RE.findall(HOW_RE.sub("how", question))
-    return [w for w in words if w.lower() not in STOPWORDS | QUESTION_WORDS]
+    return [w for w in words if w.lower() not in STOPWORDS and w.lower() not in QUESTION_WORDS]
 
 
 def question_terms(question: str) -> list[str]:
