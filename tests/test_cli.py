@@ -107,6 +107,28 @@ def test_poll_fetches_articles_and_reprocess_reextracts_them(publisher):
     assert not Article.objects.filter(text="stale").exists()
 
 
+def test_reprocess_enrichment_only_keeps_the_text_and_enriches_again(publisher):
+    from broadsheet.enrichment.models import ArticleTag
+
+    info = publisher.feeds(main_only=True)[2]
+    assert broadsheet("add-feed", "--no-check", info.url).returncode == 0
+    assert broadsheet("poll", info.url).returncode == 0
+    stored = Article.objects.filter(state=Article.State.DONE).count()
+    assert stored > 0 and ArticleTag.objects.exists()
+    Article.objects.update(language="xx")
+    ArticleTag.objects.all().delete()
+    texts = dict(Article.objects.values_list("id", "text"))
+
+    again = broadsheet("reprocess", "--enrichment-only")
+
+    assert again.returncode == 0, again.stderr
+    assert f"re-enriched {stored} articles" in again.stdout
+    assert dict(Article.objects.values_list("id", "text")) == texts
+    assert not Article.objects.filter(language="xx").exists()
+    assert not Article.objects.filter(enrich_due_at__isnull=False).exists()
+    assert ArticleTag.objects.values("article").distinct().count() == stored
+
+
 def test_poll_and_reprocess_report_bad_arguments():
     unknown = broadsheet("poll", "12345")
     assert unknown.returncode == 1

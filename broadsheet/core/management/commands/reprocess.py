@@ -1,5 +1,7 @@
-from datetime import datetime, time
+import time as time_module
+from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -20,16 +22,35 @@ def parse_since(value: str) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Re-run extraction over stored raw HTML, without fetching anything again."
+    help = (
+        "Re-run extraction over stored raw HTML, then enrichment (language, hashtags, "
+        "embedding, copies, related articles), without fetching anything again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--since", help="only articles fetched on or after this date")
+        parser.add_argument(
+            "--enrichment-only",
+            action="store_true",
+            help="keep the extracted text and re-run enrichment only (after an upgrade that "
+            "changes the tagger or the embedder)",
+        )
 
-    def handle(self, *args, since, **options):
-        articles = Article.objects.filter(raw_html__isnull=False, state=Article.State.DONE)
+    def handle(self, *args, since, enrichment_only, **options):
+        articles = Article.objects.filter(state=Article.State.DONE)
         if since:
             articles = articles.filter(fetched_at__gte=parse_since(since))
-        ids = list(articles.values_list("id", flat=True))
+        if enrichment_only:
+            ids = list(articles.values_list("id", flat=True))
+            lease = timedelta(seconds=settings.BROADSHEET_CLAIM_LEASE)
+            # Claimed as reprocess_article claims them, so no worker takes them meanwhile.
+            articles.update(enrich_due_at=timezone.now() + lease)
+            started = time_module.monotonic()
+            enrich_in_batches(ids)
+            elapsed = time_module.monotonic() - started
+            self.stdout.write(f"re-enriched {len(ids)} articles in {elapsed:.1f} s")
+            return
+        ids = list(articles.filter(raw_html__isnull=False).values_list("id", flat=True))
         progress, failed = Progress(len(ids), "reprocess"), 0
         for article_id in ids:
             failed += not reprocess_article(article_id)
