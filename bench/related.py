@@ -120,17 +120,18 @@ def same_story_rows(vectors: np.ndarray, labels: np.ndarray) -> tuple[float, flo
 
 def shown_rows(
     vectors: np.ndarray, labels: np.ndarray, topics: np.ndarray, seed: int = 0
-) -> tuple[float, dict[str, float]]:
+) -> tuple[float, dict[str, float], dict[str, float]]:
     """Related lists of stories with few other reports, and what `stories.worth_showing` shows
     of them: each document's list over every document of other events plus 0, 1 or 2 (drawn
     at random) of its own event's, so that the list fills up with the topic's other event and
     then with other topics, as a list does for a story few outlets carry. Returns the mean
     number of rows shown a list, and the share shown of the rows of each kind: the same event,
-    another event of the same topic, another topic."""
+    another event of the same topic, another topic; and the share of each kind that
+    `stories.same_story` takes for the same story (what "N more reports" counts)."""
     vectors = normalize_rows(vectors)
     now = datetime.now(UTC)
     rng = np.random.default_rng(seed)
-    listed, shown = Counter(), Counter()
+    listed, shown, story = Counter(), Counter(), Counter()
     total = 0
     for row in range(len(vectors)):
         own = np.flatnonzero(labels == labels[row])
@@ -138,7 +139,7 @@ def shown_rows(
         keep = rng.choice(own, size=min(len(own), int(rng.integers(0, 3))), replace=False)
         among = np.concatenate([np.flatnonzero(labels != labels[row]), keep])
         ranked = ranked_list(vectors, row, among, now)[2]
-        chosen = set(worth_showing(ranked))
+        chosen, same = set(worth_showing(ranked)), set(same_story(ranked))
         total += len(chosen)
         for key, _ in ranked:
             kind = (
@@ -150,7 +151,9 @@ def shown_rows(
             )
             listed[kind] += 1
             shown[kind] += key in chosen
-    return total / len(vectors), {kind: shown[kind] / listed[kind] for kind in listed}
+            story[kind] += key in same
+    share = {kind: shown[kind] / listed[kind] for kind in listed}
+    return total / len(vectors), share, {kind: story[kind] / listed[kind] for kind in listed}
 
 
 def expanded_share(vectors: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
@@ -255,10 +258,11 @@ def quality(data: Path) -> None:
     print(f"same_story_precision.{name}: {precision:.4f}")
     print(f"same_story_share_of_same_event_rows.{name}: {kept:.4f}")
     topics = np.array([doc["topic"] for doc in docs])
-    per_list, kept = shown_rows(vectors, labels, topics)
+    per_list, kept, story = shown_rows(vectors, labels, topics)
     print(f"shown_rows_per_list.{name}.few_reports: {per_list:.2f}")
     for kind in ("same_event", "same_topic", "other_topic"):
         print(f"shown_share.{name}.few_reports.{kind}: {kept.get(kind, 0.0):.4f}")
+        print(f"same_story_share.{name}.few_reports.{kind}: {story.get(kind, 0.0):.4f}")
     for half, rows in (("odd_topics", odd), ("even_topics", ~odd)):
         for suffix, score in (("", same_event_share), ("+related_ranking", ranked_share)):
             print(

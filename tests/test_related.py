@@ -276,12 +276,14 @@ def test_vectors_of_an_earlier_model_are_not_compared_until_embedded_again():
 
 
 def test_same_story_keeps_the_rows_near_the_best_of_the_list():
-    from broadsheet.enrichment.stories import SAME_STORY, same_story
+    from broadsheet.enrichment.stories import SAME_STORY, SAME_STORY_MIN, same_story
 
     best = 0.9
     ranked = [(7, 0.5), (3, best), (5, SAME_STORY * best), (9, SAME_STORY * best - 0.01)]
     assert same_story(ranked) == [3, 5]
     assert same_story([]) == []
+    # A list of other stories (no other outlet carries this one) names no report of it.
+    assert same_story([(1, SAME_STORY_MIN - 0.01), (2, SAME_STORY_MIN - 0.02)]) == []
 
 
 def test_worth_showing_drops_rows_far_below_the_best_and_weak_rows():

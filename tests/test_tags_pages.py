@@ -154,6 +154,21 @@ def test_more_reports_counts_only_the_same_story(client):
 
 
 @pytest.mark.django_db
+def test_a_story_no_other_outlet_carries_is_not_most_covered(client):
+    """Its list holds other stories, the best of them weak: none is a report of it."""
+    from broadsheet.enrichment.models import RelatedArticle
+
+    outlets = [make_source(f"Outlet {i}", f"outlet-{i}") for i in range(4)]
+    now = timezone.now()
+    lone = make_article(outlets[0], "Library opens", published_at=now - timedelta(hours=1))
+    for i, score in ((1, 0.45), (2, 0.42), (3, 0.4)):
+        other = make_article(outlets[i], f"Other {i}", published_at=now - timedelta(hours=2))
+        RelatedArticle.objects.create(article=lone, related=other, score=score)
+
+    assert 'id="most-covered"' not in page_html(client, "/")
+
+
+@pytest.mark.django_db
 def test_front_page_surfaces_the_most_covered_story(client):
     gazette, courier, herald = (
         make_source(),

@@ -17,7 +17,7 @@ from django.utils import timezone
 from broadsheet.articles.models import Article
 from broadsheet.community.queries import comment_count
 from broadsheet.enrichment.models import ArticleTag, RelatedArticle, Tag
-from broadsheet.enrichment.stories import MIN_SHOWN, SAME_STORY, same_story, worth_showing
+from broadsheet.enrichment.stories import SAME_STORY, SAME_STORY_MIN, same_story, worth_showing
 from broadsheet.front.models import AdSlot
 from broadsheet.sources.models import Source
 
@@ -113,8 +113,8 @@ def most_covered(now=None) -> list[Article]:
 
     The rule: among originals listed in the last 24 hours, coverage = the syndicated copies of
     the story + the related articles (precomputed by enrichment) that another outlet listed in
-    the same 24 hours and that tell the same story (`stories.same_story`, and no weaker than
-    `stories.MIN_SHOWN`): the "N more reports" a reader sees. Stories with a coverage of at
+    the same 24 hours and that tell the same story (`stories.same_story`): the "N more
+    reports" a reader sees. Stories with a coverage of at
     least 2 qualify; the highest coverage comes first and, on a tie, the newest. Each story
     shows once: an article that one already in the strip lists among its closest related
     articles (`stories.same_story`), or that lists it so, is the same story told by another
@@ -127,7 +127,7 @@ def most_covered(now=None) -> list[Article]:
         "related_rows",
         filter=Q(related_rows__related__listed_at__gte=since)
         & ~Q(related_rows__related__source=F("source"))
-        & Q(related_rows__score__gte=MIN_SHOWN)
+        & Q(related_rows__score__gte=SAME_STORY_MIN)
         & Q(related_rows__score__gte=F("best_related") * SAME_STORY),
         distinct=True,
     )
