@@ -334,6 +334,20 @@ def test_status_reports_figures_and_passes_within_limits(capsys, article):
 
 
 @pytest.mark.django_db
+def test_status_counts_articles_an_older_release_enriched(capsys, article):
+    from broadsheet.enrichment.embeddings import DEFAULT_EMBEDDER
+    from broadsheet.enrichment.models import Enrichment
+    from broadsheet.enrichment.stage import VERSION
+
+    Enrichment.objects.create(article=article, version=VERSION, embedding_model=DEFAULT_EMBEDDER)
+    assert run_status(capsys)[1]["articles_enrichment_outdated"] == "0"
+    Enrichment.objects.filter(article=article).update(version=VERSION - 1)
+    assert run_status(capsys)[1]["articles_enrichment_outdated"] == "1"
+    Enrichment.objects.filter(article=article).update(version=VERSION, embedding_model="old")
+    assert run_status(capsys)[1]["articles_enrichment_outdated"] == "1"
+
+
+@pytest.mark.django_db
 def test_status_fails_on_failing_feeds(capsys, article):
     Feed.objects.create(source=article.source, url="https://a.example/f", error_count=3)
     Feed.objects.create(source=article.source, url="https://b.example/f")

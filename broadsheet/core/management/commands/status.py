@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
@@ -26,6 +26,7 @@ class Status:
     queue_ready: int
     queue_running: int
     oldest_ready_age: float  # seconds; 0 when nothing waits
+    enrichment_outdated: int = 0  # stored articles enriched by an older tagger or embedder
 
 
 def articles_by_state() -> dict[str, int]:
@@ -45,6 +46,18 @@ def oldest_ready_age() -> float:
     return max(0.0, (timezone.now() - since).total_seconds()) if since else 0.0
 
 
+def enrichment_outdated() -> int:
+    """Articles whose enrichment an older release made: another stage version or embedder.
+    After an upgrade that changes either, ``broadsheet reprocess --enrichment-only`` brings
+    them up to date."""
+    from broadsheet.enrichment.embeddings import DEFAULT_EMBEDDER
+    from broadsheet.enrichment.models import Enrichment
+    from broadsheet.enrichment.stage import VERSION
+
+    current = Q(version=VERSION, embedding_model=DEFAULT_EMBEDDER)
+    return Enrichment.objects.filter(article__state=Article.State.DONE).exclude(current).count()
+
+
 def collect() -> Status:
     active = Feed.objects.filter(is_active=True)
     return Status(
@@ -54,6 +67,7 @@ def collect() -> Status:
         queue_ready=DBTaskResult.objects.ready().count(),
         queue_running=DBTaskResult.objects.running().count(),
         oldest_ready_age=oldest_ready_age(),
+        enrichment_outdated=enrichment_outdated(),
     )
 
 
@@ -64,6 +78,7 @@ def lines(status: Status) -> list[str]:
         f"queue_ready: {status.queue_ready}",
         f"queue_running: {status.queue_running}",
         f"oldest_ready_task_age_s: {status.oldest_ready_age:.0f}",
+        f"articles_enrichment_outdated: {status.enrichment_outdated}",
     ]
     return out
 
