@@ -149,6 +149,24 @@ def test_unanswerable_questions_say_so(corpus, slug, question):
 HOSTILE = ["", "   \n\n", "?!.", "\x00\ufffd" * 50, "<script>alert(1)</script>", "a " * 100_000]
 
 
+def test_a_crosshead_is_never_an_answer_summary_or_key_point(corpus):
+    item = corpus.article("metro-daily-post", "orrin-van-fire-fears-40000-recalled")
+    assert "What owners must do" in split_sentences(item.text())
+    result = answer("What should owners do?", item.title, item.text())
+    assert result.found
+    assert "What owners must do" not in [c.text for c in result.sentences]
+    long_read = corpus.article("the-meridian", "lantern-coast-bronze-age-wreck-long-read")
+    assert "A coast on the route" in split_sentences(long_read.text())
+    chosen = summarize(long_read.title, long_read.text()) + key_points(
+        long_read.title, long_read.text()
+    )
+    assert "A coast on the route" not in [c.text for c in chosen]
+    # A list line with a figure is a fact, not a crosshead.
+    rates = corpus.article("northern-ledger", "inflation-2-1-percent-crown-bonds-rate-cut-bets")
+    points = [c.text for c in key_points(rates.title, rates.text())]
+    assert any(":" in point and "per cent" in point for point in points), points
+
+
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_input_does_not_crash(text):
     assert isinstance(summarize(text, text), list)

@@ -72,6 +72,9 @@ QUESTION_WORDS = wordset(
     "anyone anybody anything someone somebody something everyone everybody everything "
     "kind type sort happen happened happens"
 )
+HEADING_END_RE = re.compile(r"[.!?:;\"'\u201d\u2019)]\s*$")
+HEADING_WORDS = 10
+LIST_FACT_RE = re.compile(r"[\d:]")
 # A question that asks for a name is answered only by a sentence that gives one.
 ASKS_NAME_RE = re.compile(r"\bnamed?\b", re.I)
 # After "how", the measure asked for ("How long will the strike last?"): the kind of answer,
@@ -246,7 +249,11 @@ def select(doc: Doc, title_vector: dict[str, float], n: int, exclude=frozenset()
     """Maximal marginal relevance: take the best sentence unlike those already taken."""
     scores = summary_scores(doc, title_vector)
     chosen: list[int] = []
-    candidates = [i for i in range(len(scores)) if i not in exclude and doc.bags[i]]
+    candidates = [
+        i
+        for i in range(len(scores))
+        if i not in exclude and doc.bags[i] and not _heading(doc.items[i].text)
+    ]
     while candidates and len(chosen) < n:
         best = max(candidates, key=lambda i: scores[i] - 0.7 * _overlap(doc, i, chosen))
         chosen.append(best)
@@ -309,7 +316,9 @@ def _pick_facts(doc: Doc, n: int, exclude: set[int]) -> list[int]:
     for i in order:
         if len(chosen) == n:
             break
-        if i not in exclude and doc.bags[i] and _overlap(doc, i, chosen) < 0.5:
+        if i in exclude or not doc.bags[i] or _heading(doc.items[i].text):
+            continue
+        if _overlap(doc, i, chosen) < 0.5:
             chosen.append(i)
     return chosen
 
@@ -337,9 +346,10 @@ def answer(question: str, title: str, text: str, *, limit: int = 2) -> Answer:
     if not query or not doc.items:
         return _not_found()
     kind = question_kind(question)
-    scored = sorted(
-        ((evidence(doc, i, query, kind), i) for i in range(len(doc.items))), reverse=True
-    )
+    lines = [i for i in range(len(doc.items)) if not _heading(doc.items[i].text)]
+    if not lines:
+        return _not_found()
+    scored = sorted(((evidence(doc, i, query, kind), i) for i in lines), reverse=True)
     best, top = scored[0]
     if coverage(doc, top, query_weights(doc, question)) < ANSWER_THRESHOLD:
         return _not_found()
@@ -347,6 +357,17 @@ def answer(question: str, title: str, text: str, *, limit: int = 2) -> Answer:
         return _not_found()  # "What is the name of the mayor?" and the mayor is never named
     keep = {j for s, i in scored[:limit] if s >= 0.8 * best for j in quote_group(doc, i)}
     return Answer([_cite(doc, i, False) for i in sorted(keep)], True)
+
+
+def _heading(text: str) -> bool:
+    """A crosshead ("What owners must do"): a short line with no closing punctuation, and no
+    figure or colon (a list line, "Core inflation: 2.8 per cent", states a fact). It names a
+    part of the article and answers nothing."""
+    return (
+        len(text.split()) <= HEADING_WORDS
+        and not HEADING_END_RE.search(text)
+        and not LIST_FACT_RE.search(text)
+    )
 
 
 def question_words(question: str) -> list[str]:
