@@ -6,10 +6,11 @@ just the opening characters of the text for a teaser, cut in the database.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Value, Window
 from django.db.models.functions import Coalesce, NullIf, Substr
 from django.http import Http404
 from django.utils import timezone
@@ -113,34 +114,31 @@ def most_covered(now=None) -> list[Article]:
 
     The rule: among originals listed in the last 24 hours, coverage = the syndicated copies of
     the story + the related articles (precomputed by enrichment) that another outlet listed in
-    the same 24 hours and that tell the same story (`stories.same_story`): the "N more
-    reports" a reader sees. Stories with a coverage of at
-    least 2 qualify; the highest coverage comes first and, on a tie, the newest. Each story
-    shows once: an article that one already in the strip lists among its closest related
-    articles (`stories.same_story`), or that lists it so, is the same story told by another
-    outlet, and is passed over. The list below the strip stays in plain newest-first order.
+    the same 24 hours and that tell the same story (`stories.same_story`, judged among those
+    rows; see `same_story_reports`): the "N more reports" a reader sees. Stories with a coverage of at least 2 qualify; the highest coverage
+    comes first and, on a tie, the newest. Each story shows once: an article that one already
+    in the strip lists among its closest related articles (`stories.same_story`), or that lists
+    it so, is the same story told by another outlet, and is passed over. The list below the
+    strip stays in plain newest-first order.
     """
     since = (now or timezone.now()) - COVERAGE_WINDOW
-    copies = Count("copies", filter=Q(copies__state=Article.State.DONE), distinct=True)
-    best = RelatedArticle.objects.filter(article=OuterRef("pk")).order_by("-score")
-    related = Count(
-        "related_rows",
-        filter=Q(related_rows__related__listed_at__gte=since)
-        & ~Q(related_rows__related__source=F("source"))
-        & Q(related_rows__score__gte=SAME_STORY_MIN)
-        & Q(related_rows__score__gte=F("best_related") * SAME_STORY),
-        distinct=True,
-    )
     recent = public_articles().filter(duplicate_of__isnull=True, listed_at__gte=since)
-    ranked = (
-        light(recent)
-        .annotate(best_related=Subquery(best.values("score")[:1]))
-        .annotate(coverage=copies + related)
-        .filter(coverage__gte=MIN_COVERAGE)
-        .order_by("-coverage", "-shown_time", "-id")
+    copies = Count("copies", filter=Q(copies__state=Article.State.DONE), distinct=True)
+    found = recent.annotate(copy_count=copies).values_list("id", "copy_count", "shown_time")
+    reports = same_story_reports(recent, since)
+    coverage = {pk: n + reports.get(pk, 0) for pk, n, _ in found}
+    when = {pk: moment for pk, _, moment in found}
+    ranked = sorted(
+        (pk for pk, n in coverage.items() if n >= MIN_COVERAGE),
+        key=lambda pk: (coverage[pk], when[pk], pk),
+        reverse=True,
     )
     # Every article of a big story has a big coverage: look far enough down to find 5 stories.
-    candidates = list(with_copies(ranked)[: MOST_COVERED * (RELATED_SHOWN + 1)])
+    keys = ranked[: MOST_COVERED * (RELATED_SHOWN + 1)]
+    by_pk = {item.pk: item for item in with_copies(light(recent.filter(pk__in=keys)))}
+    candidates = [by_pk[pk] for pk in keys if pk in by_pk]
+    for article in candidates:
+        article.coverage = coverage[article.pk]
     stories = stories_among([article.id for article in candidates])
     shown, passed = [], set()
     for article in candidates:
@@ -151,6 +149,22 @@ def most_covered(now=None) -> list[Article]:
         if len(shown) == MOST_COVERED:
             break
     return shown
+
+
+def same_story_reports(articles: QuerySet[Article], since) -> dict[int, int]:
+    """For each of ``articles`` (by id), the related articles another outlet listed since
+    ``since`` that tell its story: the `stories.same_story` rule, judged among those rows
+    (a window over each list, so that one query counts them all)."""
+    best = Window(Max("score"), partition_by=F("article_id"))
+    rows = (
+        RelatedArticle.objects.filter(article__in=articles.values("id"))
+        .filter(related__listed_at__gte=since)
+        .exclude(related__source=F("article__source"))
+        .annotate(best=best)
+        .filter(score__gte=F("best") * SAME_STORY)
+        .filter(score__gte=SAME_STORY_MIN)
+    )
+    return Counter(rows.values_list("article_id", flat=True))
 
 
 def stories_among(ids: list[int]) -> dict[int, set[int]]:
