@@ -115,19 +115,21 @@ def most_covered(now=None) -> list[Article]:
     The rule: among originals listed in the last 24 hours, coverage = the syndicated copies of
     the story + the related articles (precomputed by enrichment) that another outlet listed in
     the same 24 hours and that tell the same story (`stories.same_story`, judged among those
-    rows; see `same_story_reports`): the "N more reports" a reader sees. Stories with a coverage of at least 2 qualify; the highest coverage
-    comes first and, on a tie, the newest. Each story shows once: an article that one already
-    in the strip lists among its closest related articles (`stories.same_story`), or that lists
-    it so, is the same story told by another outlet, and is passed over. The list below the
-    strip stays in plain newest-first order.
+    rows; see `same_story_reports`): the "N more reports" a reader sees. Stories with a
+    coverage of at least 2 qualify; the highest coverage comes first and, on a tie, the newest.
+    Each story shows once: an article that one already in the strip lists among its closest
+    related articles (`stories.same_story`), or that lists it so, is the same story told by
+    another outlet, and is passed over. The list below the strip stays in plain newest-first
+    order.
     """
     since = (now or timezone.now()) - COVERAGE_WINDOW
     recent = public_articles().filter(duplicate_of__isnull=True, listed_at__gte=since)
     copies = Count("copies", filter=Q(copies__state=Article.State.DONE), distinct=True)
-    found = recent.annotate(copy_count=copies).values_list("id", "copy_count", "shown_time")
+    # Grouped by id alone: an aggregate over whole rows would group by (and read) every column.
+    found = recent.values_list("id", "shown_time").annotate(copy_count=copies)
     reports = same_story_reports(recent, since)
-    coverage = {pk: n + reports.get(pk, 0) for pk, n, _ in found}
-    when = {pk: moment for pk, _, moment in found}
+    coverage = {pk: n + reports.get(pk, 0) for pk, _, n in found}
+    when = {pk: moment for pk, moment, _ in found}
     ranked = sorted(
         (pk for pk, n in coverage.items() if n >= MIN_COVERAGE),
         key=lambda pk: (coverage[pk], when[pk], pk),
