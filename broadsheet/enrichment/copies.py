@@ -28,6 +28,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from broadsheet.core.batching import batches
+
 SHINGLE_WORDS = 4
 NUM_PERM = 128
 BAND_ROWS = 3
@@ -399,7 +401,6 @@ STORED_BANDS = NUM_PERM // STORED_BAND_ROWS
 _BAND_SALT = np.random.Generator(np.random.PCG64(20260611)).integers(
     0, 2**63, size=STORED_BANDS, dtype=np.uint64
 )
-_KEY_CHUNK = 500  # lookups per query, well inside every backend's parameter limit
 
 
 def lookup_keys(sig: bytes) -> list[int]:
@@ -504,9 +505,9 @@ def stored_with_keys(keys) -> dict[int, Stored]:
 
     ids = sorted(_holders(sorted(set(keys))))
     found: dict[int, Stored] = {}
-    for start in range(0, len(ids), _KEY_CHUNK):
+    for chunk in batches(ids):
         rows = Enrichment.objects.filter(
-            article_id__in=ids[start : start + _KEY_CHUNK],
+            article_id__in=chunk,
             article__state="done",
             signature__isnull=False,
         ).values_list("article_id", "article__source_id", "article__listed_at", "signature")
@@ -528,8 +529,7 @@ def _holders(keys: list[int]) -> set[int]:
     table, article, key = _band_columns(connection)
     found: set[int] = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), _KEY_CHUNK):
-            chunk = keys[start : start + _KEY_CHUNK]
+        for chunk in batches(keys):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
                 f"SELECT DISTINCT {article} FROM {table} WHERE {key} IN ({marks})",  # noqa: S608
@@ -647,7 +647,7 @@ def _article_rows(ids, fields: tuple[str, ...]) -> list[tuple]:
     from broadsheet.articles.models import Article
 
     ids, found = sorted(ids), []
-    for start in range(0, len(ids), _KEY_CHUNK):
-        chosen = Article.objects.filter(pk__in=ids[start : start + _KEY_CHUNK], state="done")
+    for chunk in batches(ids):
+        chosen = Article.objects.filter(pk__in=chunk, state="done")
         found += chosen.values_list(*fields)
     return found

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from django.db.utils import OperationalError
 
+from broadsheet.core.batching import batches
 from broadsheet.enrichment.vectors import EXACT_LIMIT, AutoIndex, ExactIndex, _batches, open_index
 
 log = logging.getLogger(__name__)
@@ -245,11 +246,6 @@ class _Listed:
 _ROOM = _Listed(None, 0.0, None, None)  # `_offer`'s answer when the list has room
 
 
-def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
-    """``ids`` in runs short enough for one ``IN (...)`` on every backend."""
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
 def _delete_quietly(queryset) -> None:
     """One DELETE, without loading the rows to send signals: the callers name the articles
     whose pages changed (pagecache.enrichment_changed)."""
@@ -284,7 +280,7 @@ def _candidate_rows(model: str, ids: list[int] | None) -> dict[int, tuple[Item, 
         "article__discovered_at",
         "article__duplicate_of_id",
     )
-    chunks = [None] if ids is None else _chunks(ids)
+    chunks = [None] if ids is None else batches(ids)
     found = {}
     for chunk in chunks:
         selected = rows if chunk is None else rows.filter(article_id__in=chunk)
@@ -480,7 +476,7 @@ def _offer_to_neighbours(offers, now, skip=()) -> dict[int, tuple[list, list]]:
     owners = sorted({owner for _, scores in wanted for owner in scores})
     lists: dict[int, list[_Listed]] = {owner: [] for owner in owners}
     fields = ("id", "score", "article_id", "related_id", "related__source_id")
-    for chunk in _chunks(owners):
+    for chunk in batches(owners):
         rows = RelatedArticle.objects.filter(article_id__in=chunk)
         for pk, score, owner, related_id, source_id in rows.values_list(*fields):
             lists[owner].append(_Listed(pk, score, related_id, source_id))
@@ -575,7 +571,7 @@ class _Follower:
             self._take_ids(sorted(stored - known))
 
     def _take_ids(self, ids: list[int]) -> None:
-        for chunk in _chunks(ids):
+        for chunk in batches(ids):
             self._take(_stored(self.model).filter(article_id__in=chunk))
 
     def _take(self, rows) -> None:

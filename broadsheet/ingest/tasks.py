@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 from django_tasks import task
 
+from broadsheet.core.batching import batches
 from broadsheet.ingest import pipeline
 
 
@@ -31,10 +32,6 @@ def enrich_articles(article_ids: list[int]) -> int:
     from broadsheet.enrichment.stage import enrich_articles as enrich
 
     return enrich(article_ids)
-
-
-def batches(ids: list[int], size: int) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def enqueue_articles(ids: list[int]) -> None:

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from broadsheet.core.batching import batches
 from broadsheet.core.progress import Progress
 from broadsheet.ingest import pipeline
 from broadsheet.sources.models import Feed
@@ -15,14 +16,15 @@ def find_feeds(spec: str | None):
     return list(match)
 
 
-def enrich_in_batches(ids: list[int], size: int = 32) -> None:
+def enrich_in_batches(ids: list[int], size: int = 32) -> float:
+    """Enrich these stored articles in the foreground; returns the seconds it took."""
     from broadsheet.enrichment.stage import enrich_articles
 
     progress = Progress(len(ids), "enrichment")
-    for start in range(0, len(ids), size):
-        enrich_articles(ids[start : start + size])
-        progress.step(len(ids[start : start + size]))
-    progress.finish()
+    for batch in batches(ids, size):
+        enrich_articles(batch)
+        progress.step(len(batch))
+    return progress.finish()
 
 
 class Command(BaseCommand):
