@@ -342,7 +342,8 @@ MIN_SHARE = 0.25
 def answer(question: str, title: str, text: str, *, limit: int = 2) -> Answer:
     """The sentences that answer ``question``, or ``found=False`` when the evidence is weak."""
     doc = prepare(text)
-    query = set(question_terms(question if isinstance(question, str) else ""))
+    words = question_words(question if isinstance(question, str) else "")
+    query = {stem(word) for word in words}
     if not query or not doc.items:
         return _not_found()
     kind = question_kind(question)
@@ -351,7 +352,7 @@ def answer(question: str, title: str, text: str, *, limit: int = 2) -> Answer:
         return _not_found()
     scored = sorted(((evidence(doc, i, query, kind), i) for i in lines), reverse=True)
     best, top = scored[0]
-    if coverage(doc, top, query_weights(doc, question)) < ANSWER_THRESHOLD:
+    if coverage(doc, top, query_weights(doc, words)) < ANSWER_THRESHOLD:
         return _not_found()
     if ASKS_NAME_RE.search(question) and not _names_beyond(doc.items[top].text, question):
         return _not_found()  # "What is the name of the mayor?" and the mayor is never named
@@ -376,11 +377,7 @@ def question_words(question: str) -> list[str]:
     return [w for w in words if w.lower() not in STOPWORDS and w.lower() not in QUESTION_WORDS]
 
 
-def question_terms(question: str) -> list[str]:
-    return [stem(w) for w in question_words(question)]
-
-
-def query_weights(doc: Doc, question: str) -> dict[str, float]:
+def query_weights(doc: Doc, words: list[str]) -> dict[str, float]:
     """How much each question term counts towards ``coverage``: a term of the article by its
     IDF there; a term the article never uses by how rare it is in general English. A question
     that names something the article leaves out ("tariffs", "ransom") asks what it does not
@@ -388,7 +385,7 @@ def query_weights(doc: Doc, question: str) -> dict[str, float]:
     the school shut?") is weak evidence of that."""
     rare = max(doc.idf.values(), default=1.0)
     weights: dict[str, float] = {}
-    for word in question_words(question):
+    for word in words:
         term = stem(word)
         if term in doc.idf:
             weights[term] = doc.idf[term]

@@ -28,15 +28,17 @@ MIN_SHOWN = 0.25
 def same_story(ranked: list[tuple[int, float]]) -> list[int]:
     """The ids in a related list ([(id, score)], as `related.related_for` ranks it) close
     enough to its best to be the same story (see SAME_STORY and SAME_STORY_MIN)."""
-    if not ranked:
-        return []
-    floor = max(SAME_STORY_MIN, SAME_STORY * max(score for _, score in ranked))
-    return [key for key, score in ranked if score >= floor]
+    return _near_best(ranked, SAME_STORY, SAME_STORY_MIN)
 
 
 def worth_showing(ranked: list[tuple[int, float]]) -> list[int]:
     """The ids in a related list close enough to the article to show (see SHOWN_SHARE)."""
+    return _near_best(ranked, SHOWN_SHARE, MIN_SHOWN)
+
+
+def _near_best(ranked: list[tuple[int, float]], share: float, least: float) -> list[int]:
+    """The ids scoring at least ``share`` of the list's best and at least ``least``."""
     if not ranked:
         return []
-    floor = max(MIN_SHOWN, SHOWN_SHARE * max(score for _, score in ranked))
+    floor = max(least, share * max(score for _, score in ranked))
     return [key for key, score in ranked if score >= floor]

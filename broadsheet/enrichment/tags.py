@@ -762,8 +762,7 @@ def _merge(candidates: dict[tuple[str, ...], _Candidate], language: str) -> None
         _absorb(owner, short)
         if short.is_name and len(short.key) == 1:
             owner.alone += short.count + short.in_title
-            for cue, n in short.cues.items():
-                owner.cues[cue] = owner.cues.get(cue, 0) + n
+            _add_cues(owner, short)
         del candidates[short.key]
     _merge_first_names(candidates)
     _merge_company_short_names(candidates)
@@ -812,8 +811,7 @@ def _merge_company_short_names(candidates: dict[tuple[str, ...], _Candidate]) ->
         if owner.key[1] in LEGAL_FORMS:
             owner, merged = short, owner
         _absorb(owner, merged)
-        for cue, n in merged.cues.items():
-            owner.cues[cue] = owner.cues.get(cue, 0) + n
+        _add_cues(owner, merged)
         del candidates[merged.key]
 
 
@@ -824,6 +822,11 @@ def _absorb(owner: _Candidate, short: _Candidate) -> None:
     owner.in_title = owner.in_title or short.in_title
     if short.first >= 0 and (owner.first < 0 or short.first < owner.first):
         owner.first = short.first
+
+
+def _add_cues(owner: _Candidate, short: _Candidate) -> None:
+    for cue, n in short.cues.items():
+        owner.cues[cue] = owner.cues.get(cue, 0) + n
 
 
 def _owner(short: _Candidate, names, start: bool = False) -> _Candidate | None:

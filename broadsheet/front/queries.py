@@ -128,8 +128,9 @@ def most_covered(now=None) -> list[Article]:
     # Grouped by id alone: an aggregate over whole rows would group by (and read) every column.
     found = recent.values_list("id", "shown_time").annotate(copy_count=copies)
     reports = same_story_reports(recent, since)
-    coverage = {pk: n + reports.get(pk, 0) for pk, _, n in found}
-    when = {pk: moment for pk, moment, _ in found}
+    coverage, when = {}, {}
+    for pk, moment, copy_count in found:
+        coverage[pk], when[pk] = copy_count + reports.get(pk, 0), moment
     ranked = sorted(
         (pk for pk, n in coverage.items() if n >= MIN_COVERAGE),
         key=lambda pk: (coverage[pk], when[pk], pk),
