@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_EMBEDDER = "lexical-lead-1024"
+from broadsheet.enrichment.current import DEFAULT_EMBEDDER
 
 _WORD = re.compile(r"\w+")
 # A sentence ends at . ! or ? followed by a space: the next word's capital is not a name's.

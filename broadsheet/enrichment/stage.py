@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from broadsheet.articles.models import Article
 from broadsheet.enrichment import copies
+from broadsheet.enrichment.current import STAGE_VERSION
 from broadsheet.enrichment.embeddings import get_embedder
 from broadsheet.enrichment.language import detect_language
 from broadsheet.enrichment.models import ArticleTag, Enrichment, Tag
@@ -27,10 +28,7 @@ from broadsheet.front import pagecache
 
 log = logging.getLogger(__name__)
 
-# Stored with each article's enrichment; raised when a release changes what the stage finds
-# (2: hashtags name a company once, verb cues at a sentence's start), so that `broadsheet
-# status` counts the articles an older release enriched.
-VERSION = 2
+VERSION = STAGE_VERSION  # stored with each article's enrichment (see `current`)
 # Never read by the stage: the raw page and the rendered body are the largest columns.
 UNUSED_FIELDS = ("raw_html", "body_html", "teaser", "caption")
 

@@ -1,7 +1,5 @@
-import time as time_module
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -10,6 +8,7 @@ from broadsheet.articles.models import Article
 from broadsheet.core.management.commands.poll import enrich_in_batches
 from broadsheet.core.progress import Progress
 from broadsheet.ingest.pipeline import reprocess_article
+from broadsheet.ingest.scheduler import lease_end
 
 
 def parse_since(value: str) -> datetime:
@@ -42,12 +41,9 @@ class Command(BaseCommand):
             articles = articles.filter(fetched_at__gte=parse_since(since))
         if enrichment_only:
             ids = list(articles.values_list("id", flat=True))
-            lease = timedelta(seconds=settings.BROADSHEET_CLAIM_LEASE)
-            # Claimed as reprocess_article claims them, so no worker takes them meanwhile.
-            articles.update(enrich_due_at=timezone.now() + lease)
-            started = time_module.monotonic()
-            enrich_in_batches(ids)
-            elapsed = time_module.monotonic() - started
+            # Claimed as the scheduler claims them, so no worker takes them meanwhile.
+            articles.update(enrich_due_at=lease_end(timezone.now()))
+            elapsed = enrich_in_batches(ids)
             self.stdout.write(f"re-enriched {len(ids)} articles in {elapsed:.1f} s")
             return
         ids = list(articles.filter(raw_html__isnull=False).values_list("id", flat=True))

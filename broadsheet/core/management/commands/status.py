@@ -50,11 +50,10 @@ def enrichment_outdated() -> int:
     """Articles whose enrichment an older release made: another stage version or embedder.
     After an upgrade that changes either, ``broadsheet reprocess --enrichment-only`` brings
     them up to date."""
-    from broadsheet.enrichment.embeddings import DEFAULT_EMBEDDER
+    from broadsheet.enrichment.current import DEFAULT_EMBEDDER, STAGE_VERSION
     from broadsheet.enrichment.models import Enrichment
-    from broadsheet.enrichment.stage import VERSION
 
-    current = Q(version=VERSION, embedding_model=DEFAULT_EMBEDDER)
+    current = Q(version=STAGE_VERSION, embedding_model=DEFAULT_EMBEDDER)
     return Enrichment.objects.filter(article__state=Article.State.DONE).exclude(current).count()
 
 

@@ -1,0 +1,10 @@
+"""What this release's enrichment stage stores: its version and its embedder's name.
+
+Kept free of imports so that `broadsheet status` can tell rows an older release wrote without
+loading the stage (numpy, the word lists), which would slow every monitoring call.
+"""
+
+# Stored with each article's enrichment; raised when a release changes what the stage finds
+# (2: hashtags name a company once, verb cues at a sentence's start).
+STAGE_VERSION = 2
+DEFAULT_EMBEDDER = "lexical-lead-1024"
