@@ -66,7 +66,8 @@ def test_tags_read_like_a_news_site(article):
         assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", tag.slug), tag
         assert tag.kind in {"person", "place", "organisation", "topic"}
         assert tag.name.lower() not in STOP_WORDS, tag
-        assert not re.search(r"\d", tag.name), tag
+        # No figure, except the number of a numbered thing ("Line 4")
+        assert not re.search(r"\d", tag.name) or re.fullmatch(r"[A-Z]\w+ \d{1,3}", tag.name), tag
         assert tag.name[0].isupper(), tag
         # No SHOUTED headline ("MIRACLE AT THE DOCKS") turned into a tag.
         assert not (len(tag.name) > 4 and tag.name.isupper()), tag
@@ -83,7 +84,8 @@ def test_a_long_article_is_tagged_with_what_it_keeps_coming_back_to(article):
     salient = []
     for tag in tags_of(article):
         words = tag.name.lower().split()
-        said = words[-1:] + (words[:1] if tag.kind == "organisation" else [])
+        numbered = words[-1].isdigit()  # "Line 4" is also "the line"
+        said = words[-1:] + (words[:1] if tag.kind == "organisation" or numbered else [])
         stems = [re.escape(word[: max(4, len(word) - 2)]) for word in said]
         uses = max(len(re.findall(rf"\b{stem}", text)) for stem in stems)
         salient.append(uses >= 2 or tag.name.lower() in article.title.lower())
@@ -157,6 +159,56 @@ def test_verbs_after_a_capitalised_pronoun_or_a_contraction_are_verbs():
     )
     names = {t.name for t in extract_tags("Chamber asks for clear data rules", text, limit=20)}
     assert "Member" in names and "Object" not in names and "Charge" not in names, names
+
+
+def test_words_english_never_uses_as_nouns_are_no_topics():
+    text = (
+        "Delivery firms say they expect the parcels to keep coming. Maybe the firms will "
+        "deliver the parcels on time; instead, couriers seem to expect delays. Firms expect a "
+        "busy winter. Couriers say the parcels were heavier, and maybe couriers will deliver "
+        "them instead of vans."
+    )
+    names = {t.name for t in extract_tags("Couriers expect a busy winter", text, limit=30)}
+    assert {"Courier", "Parcel"} <= names, names
+    assert not names & {"Expect", "Maybe", "Instead", "Seem", "Deliver"}, names
+
+
+def test_a_plural_before_a_word_starting_with_a_is_no_verb():
+    # "Some prices are" once read as a present-tense verb ("Google faces a"), which hid the
+    # story's main topic.
+    text = (
+        "Food prices fell in October. Some prices are still rising, the statistics office "
+        "said, but fuel prices were lower. Economists expect prices to settle."
+    )
+    names = {t.name for t in extract_tags("Inflation eases as food prices fall", text)}
+    assert "Price" in names, names
+
+
+def test_a_numbered_name_is_one_tag():
+    text = (
+        "Line 4 opened to passengers on Sunday. The line runs from the city centre to the "
+        "airport, and trams on Line 4 will run every six minutes. The transit authority said "
+        "the line carried 9,000 passengers on its first day. Terminal 2 at the airport gets "
+        "a new stop; passengers for Terminal 2 change at the airport station."
+    )
+    tags = extract_tags("First trams roll to the airport as Line 4 opens", text)
+    names = [t.name for t in tags]
+    assert "Line 4" in names and "Line" not in names, names
+    assert {t.slug for t in tags} >= {"line-4"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rovers 2 United 1: United beat Rovers. Rovers were unlucky; Rovers lost again.",
+        "Roughly 200 people came. Roughly 200 more waited outside, roughly as many as before.",
+        "The S&P 500 rose. Shares in the S&P 500 index climbed for the S&P 500 funds.",
+        "Sales fell in May 5 stores and rose in others; sales will rise by June 12 or so.",
+    ],
+)
+def test_scores_figures_and_dates_are_no_numbered_names(text):
+    names = [t.name for t in extract_tags("Results", text, limit=20)]
+    assert not any(name.split()[-1].isdigit() for name in names), names
 
 
 def test_a_company_called_by_its_first_word_is_one_tag():
@@ -348,7 +400,7 @@ def test_kpcrowd_floors():
     assert f10 >= 0.175
     assert rate >= 100
     assert bench.evaluate(tuning, bench.ours)[0] >= 0.58
-    assert bench.evaluate(held_out, bench.ours)[0] >= 0.59
+    assert bench.evaluate(held_out, bench.ours)[0] >= 0.61
 
 
 def test_the_weights_in_the_source_are_the_ones_the_bench_fits():

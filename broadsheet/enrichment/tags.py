@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import wordfreq
 from django.utils.text import slugify
+from lemminflect import getAllLemmas
 
 # Words (letters, inner apostrophes and hyphens, "U.S."-style initials), numbers, punctuation.
 TOKEN_RE = re.compile(
@@ -103,6 +104,10 @@ UNIT_WORDS = frozenset(
     crown krona kronor krone kroner peso cent pence penny
     """.split()  # noqa: SIM905 -- a word list reads better as prose
 )
+# "Line 4" is a name when "line" is an everyday word (a rare one before a number is more often
+# a team with its score), and when no mark below ties the number to another ("Rovers 2-1").
+NUMBERED_ZIPF = 4.0
+NUMBER_JOINERS = frozenset("-\u2013\u2014:/")
 SCALE_WORDS = frozenset({"hundred", "thousand", "million", "billion", "trillion", "bn"})
 # Times of day say when ("this morning"), never what about.
 TIMES_OF_DAY = frozenset(
@@ -175,7 +180,8 @@ VERB_CONTEXT_RE = re.compile(
     r"(?=\s+([a-z]+)\b)"  # a look-ahead: in "do not charge" both "not" and "charge" count
     r"|n['\u2019]t\s+([a-z]+)\b"
     r"|\b[Tt]o\s+([a-z]+)\s+(?:the|a|an|his|her|their|its|this|that|him|them|it|us|me|one)\b"
-    r"|(?<![.!?]\s)\b[A-Z][\w\u2019']*\s+([a-z]+s)\s+(?:the|a|an|his|her|their|its|[A-Z\d])"
+    r"|(?<![.!?]\s)\b[A-Z][\w\u2019']*\s+([a-z]+s)"
+    r"\s+(?:(?:the|a|an|his|her|their|its)\b|[A-Z\d])"
 )
 # Words more common than this (Zipf 5.5: about 300 per million words) say nothing of a story.
 MAX_TOPIC_ZIPF = 5.5
@@ -331,7 +337,7 @@ class _Article:
         """Names always; English topics only where the article uses them as nouns."""
         if candidate.is_name or self.contexts is None:
             return True
-        return _noun(candidate.key[0], self.contexts)
+        return _noun(candidate.key[0], self.contexts) and _noun_in_lexicon(candidate, self.contexts)
 
 
 def _read(language: str, title: str, text: str, everything: bool = True) -> _Article:
@@ -383,16 +389,25 @@ class _Reader:
         self.runs: list[tuple[list[tuple[str, bool, bool]], int, int, str, str]] = []
         self.topics: dict[str, list[int]] = {}  # word → [count, first, in title, early]
         self.after_figure: Counter = Counter()  # uses right after a figure ("12 metres")
+        self.starts: Counter = Counter()  # capitalised only as a sentence's first word
 
     def read(self, block: str, position: int, title_cased: bool = False) -> None:
         run: list[tuple[str, bool]] = []
         start, previous, content = True, "", ""
         index = self.words if position else -1
         topics, modifier, modified = self.topics, self.modifier, self.modified
-        for piece in TOKEN_RE.findall(block):
+        pieces = TOKEN_RE.findall(block)
+        for at, piece in enumerate(pieces):
             first = piece[0]
             if not first.isalpha():
                 if piece == "." and run and self._keeps_run(run[-1][0]):
+                    continue
+                following = pieces[at + 1] if at + 1 < len(pieces) else ""
+                if first.isdigit() and run and self._numbered(run, piece, following):
+                    # "Line 4", "Terminal 5", "Article 50": a name even at a sentence's start
+                    run = [(run[0][0], False), (piece, False)]
+                    self._flush(run, position, index, previous, following)
+                    run, previous, content, start = [], piece, "", False
                     continue
                 if run:
                     self._flush(run, position, index, previous, piece)
@@ -447,6 +462,20 @@ class _Reader:
             start = False
         if run:
             self._flush(run, position, index, previous, "")
+
+    def _numbered(self, run: list[tuple[str, bool]], number: str, following: str) -> bool:
+        """Whether ``number`` completes the name before it, as in "Line 4" or "Article 50": one
+        everyday English noun, capitalised, then a number of up to three digits that no other
+        figure or name follows (not a score, "United 2 City 1", nor a date). Not "Roughly 200",
+        "Obama 44" or "S&P 500": an adverb, a surname and an initial name no numbered thing."""
+        if len(run) != 1 or len(number) > 3 or not number.isdigit():
+            return False
+        if following[:1].isupper() or following[:1].isdigit() or following in NUMBER_JOINERS:
+            return False
+        word = run[0][0].lower()
+        if self.language != "en" or len(word) < 3 or word in STOP_WORDS:
+            return False
+        return zipf(word, "en") >= NUMBERED_ZIPF and "NOUN" in getAllLemmas(word)
 
     def _keeps_run(self, word: str) -> bool:
         """An initial ("George W. Bush") or a title ("Dr. Lee") does not end the name."""
@@ -558,6 +587,7 @@ class _Reader:
                 break
             if plain and len(part) == 1:
                 self._topic(lower, position, index)  # "Police said" counts for the topic
+                self.starts[lower] += 1
             part = part[1:]
         while part and (part[-1][0].lower() in STOP_WORDS or part[-1][0].lower() in CONNECTORS):
             part = part[:-1]
@@ -671,6 +701,7 @@ class _Contexts:
     verbal: Counter
     modifier: Counter
     uses: dict[str, list[int]]  # the reader's topic words: [body uses, first, in headline]
+    starts: Counter  # uses as a sentence's first word
 
 
 def _contexts(text: str, reader: _Reader) -> _Contexts:
@@ -687,7 +718,7 @@ def _contexts(text: str, reader: _Reader) -> _Contexts:
         for word in groups:
             if word:
                 verbal[word] += 1
-    return _Contexts(heads, late_heads, verbal, reader.modifier, reader.topics)
+    return _Contexts(heads, late_heads, verbal, reader.modifier, reader.topics, reader.starts)
 
 
 def _noun(word: str, seen: _Contexts) -> bool:
@@ -709,6 +740,25 @@ def _noun(word: str, seen: _Contexts) -> bool:
     # Always right before another word, never heading a phrase: "its main rate", "west quay".
     uses = seen.uses.get(word)
     return not suffixed and not (modifier >= 2 and uses and modifier >= uses[0] + uses[2])
+
+
+def _noun_in_lexicon(candidate: _Candidate, seen: _Contexts) -> bool:
+    """False for a lower-case word that English only uses as another part of speech ("seem",
+    "instead", "maybe"), by lemminflect's lexicon; a word it does not know may be a noun, and
+    so may one the article only writes at a sentence's start ("Google said")."""
+    for form in candidate.forms or candidate.key[:1]:
+        if not form.islower() or not _never_a_noun(form):
+            return True
+        uses = seen.uses.get(form)
+        if uses and seen.starts[form] >= uses[0] + uses[2]:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=65536)
+def _never_a_noun(word: str) -> bool:
+    parts = getAllLemmas(word)
+    return bool(parts) and "NOUN" not in parts and "PROPN" not in parts
 
 
 @functools.lru_cache(maxsize=65536)
@@ -766,6 +816,7 @@ def _merge(candidates: dict[tuple[str, ...], _Candidate], language: str) -> None
         del candidates[short.key]
     _merge_first_names(candidates)
     _merge_company_short_names(candidates)
+    _merge_numbered(candidates)
     surnames = Counter(c.key[-1] for c in candidates.values() if c.is_name and len(c.key) > 1)
     # "Kessel" named on its own makes "Kessel Rovers" a thing of Kessel's, not a person.
     places = {c.key[0] for c in candidates.values() if c.is_name and len(c.key) == 1}
@@ -813,6 +864,19 @@ def _merge_company_short_names(candidates: dict[tuple[str, ...], _Candidate]) ->
         _absorb(owner, merged)
         _add_cues(owner, merged)
         del candidates[merged.key]
+
+
+def _merge_numbered(candidates: dict[tuple[str, ...], _Candidate]) -> None:
+    """ "the line" counts for "Line 4" where the article numbers only one line."""
+    numbered: dict[str, list[_Candidate]] = {}
+    for candidate in candidates.values():
+        if candidate.is_name and len(candidate.key) == 2 and candidate.key[1].isdigit():
+            numbered.setdefault(candidate.key[0], []).append(candidate)
+    for word, found in numbered.items():
+        short = candidates.get((word,))
+        if short is not None and len(found) == 1:
+            _absorb(found[0], short)
+            del candidates[short.key]
 
 
 def _absorb(owner: _Candidate, short: _Candidate) -> None:
@@ -892,29 +956,29 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
 # Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
 # model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
 # crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
-BIAS = -2.092
+BIAS = -1.999
 WEIGHTS = {
-    "uses": 0.537,  # log(1 + mentions in the body)
-    "once": -0.086,  # mentioned at most once
-    "headline": 0.713,
-    "first_share": -0.030,  # where the first mention falls, as a share of the body
-    "first_words": -0.047,  # log(1 + words before the first mention)
-    "zipf": 0.077,  # rarity in general use...
-    "zipf_squared": -0.011,  # ...best in the middle: neither everyday nor odd
+    "uses": 0.505,  # log(1 + mentions in the body)
+    "once": -0.066,  # mentioned at most once
+    "headline": 0.753,
+    "first_share": -0.074,  # where the first mention falls, as a share of the body
+    "first_words": -0.039,  # log(1 + words before the first mention)
+    "zipf": 0.084,  # rarity in general use...
+    "zipf_squared": -0.010,  # ...best in the middle: neither everyday nor odd
     "length": 0.088,  # letters in the longest word
-    "name": -0.242,
-    "several_words": -0.871,
-    "long_name": -1.347,  # three words or more, no organisation or place: often two names run
+    "name": -0.250,
+    "several_words": -0.869,
+    "long_name": -1.315,  # three words or more, no organisation or place: often two names run
     # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
-    "last_word_alone": -0.426,  # also called by its last word alone ("Perry", "the Bank")
-    "beside_words": -0.530,  # share of uses right next to another content word
-    "story_words": -0.184,  # log(1 + words in the body): the same for every candidate...
-    "uses_by_story_words": 0.017,  # ...but it says what a count means
-    "uses_in_headline": -0.176,  # uses, for a candidate also in the headline
-    "name_in_headline": -0.250,
-    "early": 0.398,  # log(1 + mentions in the first EARLY_WORDS words)
-    "late": -0.346,  # first mentioned after LATE_WORDS words, or never in the body
-    "log_length": 0.852,  # length again, with less said by each extra letter
+    "last_word_alone": -0.404,  # also called by its last word alone ("Perry", "the Bank")
+    "beside_words": -0.545,  # share of uses right next to another content word
+    "story_words": -0.197,  # log(1 + words in the body): the same for every candidate...
+    "uses_by_story_words": 0.021,  # ...but it says what a count means
+    "uses_in_headline": -0.178,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.306,
+    "early": 0.380,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.327,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.824,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
