@@ -171,6 +171,10 @@ def test_words_english_never_uses_as_nouns_are_no_topics():
     names = {t.name for t in extract_tags("Couriers expect a busy winter", text, limit=30)}
     assert {"Courier", "Parcel"} <= names, names
     assert not names & {"Expect", "Maybe", "Instead", "Seem", "Deliver"}, names
+    # An adverb opening sentences is no name either.
+    text = "Instead, the firm cut prices. Instead, rivals raised theirs. Prices fell by half."
+    names = {t.name for t in extract_tags("Price war", text, limit=30)}
+    assert "Price" in names and "Instead" not in names, names
 
 
 def test_a_plural_before_a_word_starting_with_a_is_no_verb():

@@ -80,7 +80,7 @@ STOP_WORDS = frozenset(
     across along behind beside beyond amid despite unlike versus plus ahead aboard alongside
     beneath underneath till
     copyright reserved rights reuters afp ap photo photos image images caption getty click
-    goes ago means
+    goes ago means meanwhile
     http https www com org net html former latter hundred thousand million billion dozen
     anyone anything anybody anywhere everyone everything everybody everywhere someone
     something somebody somewhere nobody nothing nowhere none whichever whoever wherever
@@ -744,21 +744,22 @@ def _noun(word: str, seen: _Contexts) -> bool:
 
 def _noun_in_lexicon(candidate: _Candidate, seen: _Contexts) -> bool:
     """False for a lower-case word that English only uses as another part of speech ("seem",
-    "instead", "maybe"), by lemminflect's lexicon; a word it does not know may be a noun, and
-    so may one the article only writes at a sentence's start ("Google said")."""
+    "instead", "maybe"), by lemminflect's lexicon; a word it does not know may be a noun. So
+    may a "verb" the article only writes at a sentence's start: news prose opens a sentence
+    with an adverb ("Instead, ..."), not a bare verb, so "Google said" names the company."""
     for form in candidate.forms or candidate.key[:1]:
-        if not form.islower() or not _never_a_noun(form):
+        parts = _parts_of_speech(form) if form.islower() else {"NOUN"}
+        if not parts or "NOUN" in parts or "PROPN" in parts:
             return True
         uses = seen.uses.get(form)
-        if uses and seen.starts[form] >= uses[0] + uses[2]:
+        if "VERB" in parts and uses and seen.starts[form] >= uses[0] + uses[2]:
             return True
     return False
 
 
 @functools.lru_cache(maxsize=65536)
-def _never_a_noun(word: str) -> bool:
-    parts = getAllLemmas(word)
-    return bool(parts) and "NOUN" not in parts and "PROPN" not in parts
+def _parts_of_speech(word: str) -> frozenset[str]:
+    return frozenset(getAllLemmas(word))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -956,29 +957,29 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
 # Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
 # model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
 # crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
-BIAS = -1.999
+BIAS = -2.018
 WEIGHTS = {
     "uses": 0.505,  # log(1 + mentions in the body)
-    "once": -0.066,  # mentioned at most once
-    "headline": 0.753,
-    "first_share": -0.074,  # where the first mention falls, as a share of the body
-    "first_words": -0.039,  # log(1 + words before the first mention)
-    "zipf": 0.084,  # rarity in general use...
+    "once": -0.061,  # mentioned at most once
+    "headline": 0.748,
+    "first_share": -0.055,  # where the first mention falls, as a share of the body
+    "first_words": -0.040,  # log(1 + words before the first mention)
+    "zipf": 0.085,  # rarity in general use...
     "zipf_squared": -0.010,  # ...best in the middle: neither everyday nor odd
     "length": 0.088,  # letters in the longest word
     "name": -0.250,
-    "several_words": -0.869,
-    "long_name": -1.315,  # three words or more, no organisation or place: often two names run
+    "several_words": -0.874,
+    "long_name": -1.312,  # three words or more, no organisation or place: often two names run
     # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
     "last_word_alone": -0.404,  # also called by its last word alone ("Perry", "the Bank")
-    "beside_words": -0.545,  # share of uses right next to another content word
-    "story_words": -0.197,  # log(1 + words in the body): the same for every candidate...
+    "beside_words": -0.551,  # share of uses right next to another content word
+    "story_words": -0.198,  # log(1 + words in the body): the same for every candidate...
     "uses_by_story_words": 0.021,  # ...but it says what a count means
-    "uses_in_headline": -0.178,  # uses, for a candidate also in the headline
-    "name_in_headline": -0.306,
-    "early": 0.380,  # log(1 + mentions in the first EARLY_WORDS words)
-    "late": -0.327,  # first mentioned after LATE_WORDS words, or never in the body
-    "log_length": 0.824,  # length again, with less said by each extra letter
+    "uses_in_headline": -0.174,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.308,
+    "early": 0.381,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.334,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.831,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
