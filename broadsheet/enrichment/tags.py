@@ -619,6 +619,9 @@ class _Reader:
             return True
         if lower in self.topics or zipf(lower, self.language) >= NAME_START_ZIPF:
             return True
+        parts = _parts_of_speech(lower)  # "Additionally", "Investigate": no name, however rare
+        if parts and not parts & {"NOUN", "PROPN"}:
+            return True
         single = singular(lower, self.language)  # "Landlords say" beside "a landlord"
         return single != lower and (single in self.topics or _known_word(single, self.language))
 
@@ -957,29 +960,29 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
 # Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
 # model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
 # crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
-BIAS = -2.018
+BIAS = -2.023
 WEIGHTS = {
     "uses": 0.505,  # log(1 + mentions in the body)
-    "once": -0.061,  # mentioned at most once
-    "headline": 0.748,
-    "first_share": -0.055,  # where the first mention falls, as a share of the body
-    "first_words": -0.040,  # log(1 + words before the first mention)
-    "zipf": 0.085,  # rarity in general use...
+    "once": -0.059,  # mentioned at most once
+    "headline": 0.753,
+    "first_share": -0.077,  # where the first mention falls, as a share of the body
+    "first_words": -0.033,  # log(1 + words before the first mention)
+    "zipf": 0.084,  # rarity in general use...
     "zipf_squared": -0.010,  # ...best in the middle: neither everyday nor odd
     "length": 0.088,  # letters in the longest word
-    "name": -0.250,
-    "several_words": -0.874,
-    "long_name": -1.312,  # three words or more, no organisation or place: often two names run
+    "name": -0.257,
+    "several_words": -0.888,
+    "long_name": -1.297,  # three words or more, no organisation or place: often two names run
     # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
-    "last_word_alone": -0.404,  # also called by its last word alone ("Perry", "the Bank")
-    "beside_words": -0.551,  # share of uses right next to another content word
-    "story_words": -0.198,  # log(1 + words in the body): the same for every candidate...
+    "last_word_alone": -0.399,  # also called by its last word alone ("Perry", "the Bank")
+    "beside_words": -0.550,  # share of uses right next to another content word
+    "story_words": -0.201,  # log(1 + words in the body): the same for every candidate...
     "uses_by_story_words": 0.021,  # ...but it says what a count means
-    "uses_in_headline": -0.174,  # uses, for a candidate also in the headline
-    "name_in_headline": -0.308,
-    "early": 0.381,  # log(1 + mentions in the first EARLY_WORDS words)
-    "late": -0.334,  # first mentioned after LATE_WORDS words, or never in the body
-    "log_length": 0.831,  # length again, with less said by each extra letter
+    "uses_in_headline": -0.175,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.297,
+    "early": 0.385,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.333,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.830,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
