@@ -6,7 +6,15 @@ import time
 
 import pytest
 
-from broadsheet.ai.offline import NOT_FOUND, answer, is_deletion_of, key_points, summarize
+from broadsheet.ai.offline import (
+    NOT_FOUND,
+    answer,
+    is_deletion_of,
+    key_points,
+    prepare,
+    summarize,
+    synonyms,
+)
 from broadsheet.ai.sentences import split_sentences
 from broadsheet.samplepub.corpus import load_corpus
 from tests.datasets import ROOT, dataset
@@ -147,6 +155,42 @@ def test_unanswerable_questions_say_so(corpus, slug, question):
 
 
 HOSTILE = ["", "   \n\n", "?!.", "\x00\ufffd" * 50, "<script>alert(1)</script>", "a " * 100_000]
+
+
+LIBRARIES = (
+    "The city council voted on Tuesday to keep six of its nine public libraries open. "
+    "Councillors said the plan would save 1.2 million crowns a year. The libraries in "
+    "Eastfield, Saltmarsh and Northgate will be closed in March. Readers can borrow books "
+    "from a mobile library that visits each district twice a week. The 40 employees of the "
+    "three buildings will be offered jobs elsewhere in the council. Children under 12 will get "
+    "a free card for the mobile library."
+)
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Which libraries will be shut?", "Eastfield"),
+        ("What happens to the workers?", "offered jobs"),
+        ("What do kids get?", "free card"),
+    ],
+)
+def test_a_question_in_other_words_is_answered(question, expected):
+    """A word the article never uses ("shut", "workers", "kids") stands for the article's word
+    nearest in meaning ("closed", "employees", "children"); without that these go unanswered."""
+    result = answer(question, "Council to close three libraries", LIBRARIES)
+    assert result.found, question
+    assert any(expected in c.text for c in result.sentences), result
+
+
+def test_words_without_a_near_word_in_the_article_stay_unmatched():
+    doc = prepare(LIBRARIES)
+    found = synonyms(doc, ["shut", "workers", "tariffs", "election", "still", "soon"])
+    assert found["shut"][0] == "clos" and found["worker"][0] == "employ", found
+    # No article word means "tariffs" or "election"; everyday words are not expanded at all.
+    assert not {"tariff", "electi", "still", "soon"} & found.keys(), found
+    for question in ("What did the minister say about tariffs?", "Who won the election?"):
+        assert not answer(question, "Council to close three libraries", LIBRARIES).found
 
 
 def test_a_crosshead_is_never_an_answer_summary_or_key_point(corpus):

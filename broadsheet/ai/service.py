@@ -18,7 +18,8 @@ from broadsheet.ai.sentences import split_sentences
 from broadsheet.articles.models import Article
 
 OFFLINE = "offline"
-OFFLINE_VERSION = "2"  # 2: questions read as readers put them; pointers to other reports skipped
+OFFLINE_VERSION = "3"  # 2: questions read as readers put them; pointers to other reports skipped
+# 3: a question word the article never uses stands for its nearest word in meaning
 MAX_QUESTION = 300
 
 
