@@ -398,14 +398,18 @@ def synonyms(doc: Doc, words: list[str]) -> dict[str, tuple[str, float]]:
     missing = {
         stem(w): w.lower()
         for w in words
-        if stem(w) not in doc.idf and zipf_frequency(w.lower(), "en") < SYNONYM_MAX_ZIPF
+        if stem(w) not in doc.idf
+        and zipf_frequency(w.lower(), "en", wordlist="small") < SYNONYM_MAX_ZIPF
     }
     if not missing:
         return {}
     vocabulary = sorted(
-        {w.lower() for w in WORD_RE.findall(doc.text) if w.lower() not in STOPWORDS} - {""}
+        {
+            w.lower()
+            for w in WORD_RE.findall(doc.text)
+            if not w.isdigit() and w.lower() not in STOPWORDS and stem(w) in doc.idf
+        }
     )
-    vocabulary = [w for w in vocabulary if not w.isdigit() and stem(w) in doc.idf]
     if not vocabulary:
         return {}
     asked, found = word_vectors(list(missing.values())), word_vectors(vocabulary)
@@ -419,14 +423,18 @@ def synonyms(doc: Doc, words: list[str]) -> dict[str, tuple[str, float]]:
 
 
 def word_vectors(words: list[str]):
+    """One unit vector a word; imported here so that the model loads only when needed."""
     from broadsheet.enrichment.embeddings import get_embedder
 
     return get_embedder("wordllama-256").embed(words)
 
 
-def query_weights(doc: Doc, words: list[str], others=None) -> dict[str, float]:
+def query_weights(
+    doc: Doc, words: list[str], others: dict[str, tuple[str, float]] | None = None
+) -> dict[str, float]:
     """How much each question term counts towards ``coverage``: a term of the article by its
-    IDF there; a term the article never uses by how rare it is in general English. A question
+    IDF there; one that stands for an article word (``others``, from ``synonyms``) by that
+    word's IDF times their similarity; any other by how rare it is in general English. A question
     that names something the article leaves out ("tariffs", "ransom") asks what it does not
     say, while an everyday word it puts differently ("How long will the strike last?", "Was
     the school shut?") is weak evidence of that."""
