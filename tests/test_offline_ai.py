@@ -193,6 +193,20 @@ def test_words_without_a_near_word_in_the_article_stay_unmatched():
         assert not answer(question, "Council to close three libraries", LIBRARIES).found
 
 
+def test_a_compound_is_not_the_word_it_starts_with(corpus):
+    # "ransom" and "ransomware" share a stem, but the article never mentions a ransom.
+    item = article(corpus, HOSPITAL)
+    assert not answer("How much ransom was demanded?", item.title, item.text()).found
+    # An ending that is also a word ("ship", "ment") makes no new thing.
+    text = (
+        "The hospital was hit by ransomware on Monday night. Its booking system was shut down "
+        "and 1,300 appointments were cancelled. The hospital's relationship with its software "
+        "supplier is under review."
+    )
+    result = answer("What is the relation with the supplier?", "Hospital hit", text)
+    assert result.found and "supplier" in result.sentences[0].text, result
+
+
 def test_a_crosshead_is_never_an_answer_summary_or_key_point(corpus):
     item = corpus.article("metro-daily-post", "orrin-van-fire-fears-40000-recalled")
     assert "What owners must do" in split_sentences(item.text())

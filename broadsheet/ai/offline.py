@@ -82,6 +82,10 @@ SYNONYM_MIN = 0.5
 # Only for words rarer than this: an everyday word ("still", "soon") has neighbours of every
 # kind ("remain", "day") and says little of what is asked.
 SYNONYM_MAX_ZIPF = 5.5
+# Endings that are also words ("ment", "ship"): "payment" is still about paying. Other words
+# after a question's word make a compound, another thing ("ransomware", "homeowners").
+SUFFIX_WORDS = wordset("ment ments ness less able ible ship ships hood ing ings ion ions ers ed")
+APART = "\u2060"  # a word joiner: the term of a word set apart from its compounds
 HEADING_END_RE = re.compile(r"[.!?:;\"'\u201d\u2019)]\s*$")
 HEADING_WORDS = 10
 LIST_FACT_RE = re.compile(r"[\d:]")
@@ -359,6 +363,7 @@ def answer(question: str, title: str, text: str, *, limit: int = 2) -> Answer:
     lines = [i for i in range(len(doc.items)) if not _heading(doc.items[i].text)]
     if not lines:
         return _not_found()
+    words = [_apart(doc, word) for word in words]
     others = synonyms(doc, words)
     query: dict[str, float] = {}
     for word in words:
@@ -391,6 +396,28 @@ def question_words(question: str) -> list[str]:
     return [w for w in words if w.lower() not in STOPWORDS and w.lower() not in QUESTION_WORDS]
 
 
+def _apart(doc: Doc, word: str) -> str:
+    """``word``, or a form of it that matches no term, when the article's only words with its
+    stem add another word to it: "ransomware" is no "ransom", "firefighters" no "fire", and
+    "homeowners" no "home"."""
+    lower = word.lower()
+    forms = {w.lower() for w in WORD_RE.findall(doc.text)} if stem(lower) in doc.idf else set()
+    forms = {w for w in forms if stem(w) == stem(lower)}
+    if forms and all(_compound(form, lower) for form in forms):
+        return APART + lower
+    return word
+
+
+def _compound(form: str, word: str) -> bool:
+    rest = form[len(word) :]
+    return (
+        form.startswith(word)
+        and len(rest) >= 3
+        and rest not in SUFFIX_WORDS
+        and zipf_frequency(rest, "en", wordlist="small") >= 3.0
+    )
+
+
 def synonyms(doc: Doc, words: list[str]) -> dict[str, tuple[str, float]]:
     """For each question term the article never uses, the article's word nearest in meaning
     ("homes" for "houses", "closed" for "shut", "repair" for "fix") with its cosine, where that
@@ -399,6 +426,7 @@ def synonyms(doc: Doc, words: list[str]) -> dict[str, tuple[str, float]]:
         stem(w): w.lower()
         for w in words
         if stem(w) not in doc.idf
+        and not w.startswith(APART)
         and zipf_frequency(w.lower(), "en", wordlist="small") < SYNONYM_MAX_ZIPF
     }
     if not missing:
@@ -448,7 +476,7 @@ def query_weights(
         elif term in doc.idf:
             weights[term] = doc.idf[term]
         else:
-            zipf = zipf_frequency(word.lower(), "en", wordlist="small")
+            zipf = zipf_frequency(word.lower().lstrip(APART), "en", wordlist="small")
             share = (COMMON_ZIPF - zipf) / (COMMON_ZIPF - SPECIFIC_ZIPF)
             weights[term] = max(weights.get(term, 0.0), rare * min(1.0, max(MIN_SHARE, share)))
     return weights

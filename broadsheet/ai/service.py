@@ -19,7 +19,8 @@ from broadsheet.articles.models import Article
 
 OFFLINE = "offline"
 OFFLINE_VERSION = "3"  # 2: questions read as readers put them; pointers to other reports skipped
-# 3: a question word the article never uses stands for its nearest word in meaning
+# 3: a question word the article never uses stands for its nearest word in meaning, and a
+# compound ("ransomware") no longer matches the word it starts with ("ransom")
 MAX_QUESTION = 300
 
 
