@@ -193,6 +193,19 @@ def test_words_without_a_near_word_in_the_article_stay_unmatched():
         assert not answer(question, "Council to close three libraries", LIBRARIES).found
 
 
+def test_without_word_vectors_answers_fall_back_to_the_articles_words(monkeypatch, caplog):
+    from broadsheet.ai import offline
+
+    def broken(words):
+        raise OSError("weights file unreadable")
+
+    monkeypatch.setattr(offline, "word_vectors", broken)
+    title = "Council to close three libraries"
+    assert not answer("What happens to the workers?", title, LIBRARIES).found
+    assert answer("Which libraries will close?", title, LIBRARIES).found
+    assert "word vectors unavailable" in caplog.text
+
+
 def test_a_compound_is_not_the_word_it_starts_with(corpus):
     # "ransom" and "ransomware" share a stem, but the article never mentions a ransom.
     item = article(corpus, HOSPITAL)

@@ -11,6 +11,7 @@ most of a news story, as strong signals. Only a question put in words the articl
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from wordfreq import zipf_frequency
 
 from broadsheet.ai.sentences import Sentence, sentences, wordset
+
+log = logging.getLogger(__name__)
 
 NOT_FOUND = "The article does not say."
 MAX_TEXT = 200_000
@@ -440,7 +443,11 @@ def synonyms(doc: Doc, words: list[str]) -> dict[str, tuple[str, float]]:
     )
     if not vocabulary:
         return {}
-    asked, found = word_vectors(list(missing.values())), word_vectors(vocabulary)
+    try:
+        asked, found = word_vectors(list(missing.values())), word_vectors(vocabulary)
+    except Exception:  # a broken install of the vectors costs the synonyms, not the answer
+        log.exception("word vectors unavailable; answering by the article's own words")
+        return {}
     similarity = asked @ found.T
     result: dict[str, tuple[str, float]] = {}
     for row, term in enumerate(missing):
