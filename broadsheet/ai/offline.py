@@ -157,12 +157,20 @@ class Doc:
     idf: dict[str, float]
     vectors: list[dict[str, float]]
     _rank: list[float] | None = None
+    _words: frozenset[str] | None = None
 
     @property
     def rank(self) -> list[float]:
         if self._rank is None:
             self._rank = textrank(self.vectors, position_prior(len(self.items)))
         return self._rank
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The article's words, lower-cased, each once."""
+        if self._words is None:
+            self._words = frozenset(w.lower() for w in WORD_RE.findall(self.text))
+        return self._words
 
 
 def prepare(text: str) -> Doc:
@@ -401,11 +409,11 @@ def question_words(question: str) -> list[str]:
 
 def _apart(doc: Doc, word: str) -> str:
     """``word``, or a form of it that matches no term, when the article's only words with its
-    stem add another word to it: "ransomware" is no "ransom", "firefighters" no "fire", and
-    "homeowners" no "home"."""
+    stem add another word to it: "ransomware" is no "ransom", nor "schoolchildren" a
+    "school"."""
     lower = word.lower()
-    forms = {w.lower() for w in WORD_RE.findall(doc.text)} if stem(lower) in doc.idf else set()
-    forms = {w for w in forms if stem(w) == stem(lower)}
+    term = stem(lower)
+    forms = {w for w in doc.words if stem(w) == term} if term in doc.idf else set()
     if forms and all(_compound(form, lower) for form in forms):
         return APART + lower
     return word
@@ -435,11 +443,7 @@ def synonyms(doc: Doc, words: list[str]) -> dict[str, tuple[str, float]]:
     if not missing:
         return {}
     vocabulary = sorted(
-        {
-            w.lower()
-            for w in WORD_RE.findall(doc.text)
-            if not w.isdigit() and w.lower() not in STOPWORDS and stem(w) in doc.idf
-        }
+        w for w in doc.words if not w.isdigit() and w not in STOPWORDS and stem(w) in doc.idf
     )
     if not vocabulary:
         return {}
