@@ -402,13 +402,14 @@ class _Reader:
             if not first.isalpha():
                 if piece == "." and run and self._keeps_run(run[-1][0]):
                     continue
-                following = pieces[at + 1] if at + 1 < len(pieces) else ""
-                if first.isdigit() and run and self._numbered(run, piece, following):
-                    # "Line 4", "Terminal 5", "Article 50": a name even at a sentence's start
-                    run = [(run[0][0], False), (piece, False)]
-                    self._flush(run, position, index, previous, following)
-                    run, previous, content, start = [], piece, "", False
-                    continue
+                if first.isdigit() and len(run) == 1:
+                    following = pieces[at + 1] if at + 1 < len(pieces) else ""
+                    if self._numbered(run[0][0], piece, following):
+                        # "Line 4", "Terminal 5", "Article 50": a name even at a sentence's start
+                        run = [(run[0][0], False), (piece, False)]
+                        self._flush(run, position, index, previous, following)
+                        run, previous, content, start = [], piece, "", False
+                        continue
                 if run:
                     self._flush(run, position, index, previous, piece)
                     run = []
@@ -463,19 +464,20 @@ class _Reader:
         if run:
             self._flush(run, position, index, previous, "")
 
-    def _numbered(self, run: list[tuple[str, bool]], number: str, following: str) -> bool:
-        """Whether ``number`` completes the name before it, as in "Line 4" or "Article 50": one
-        everyday English noun, capitalised, then a number of up to three digits that no other
-        figure or name follows (not a score, "United 2 City 1", nor a date). Not "Roughly 200",
-        "Obama 44" or "S&P 500": an adverb, a surname and an initial name no numbered thing."""
-        if len(run) != 1 or len(number) > 3 or not number.isdigit():
+    def _numbered(self, name: str, number: str, following: str) -> bool:
+        """Whether ``number`` completes the one-word name before it, as in "Line 4" or "Article
+        50": an everyday English noun, capitalised, then a number of up to three digits that no
+        other figure or name follows (not a score, "United 2 City 1", nor a date). Not "Roughly
+        200", "Obama 44" or "S&P 500": an adverb, a surname and an initial name no numbered
+        thing."""
+        if len(number) > 3 or not number.isdigit():
             return False
         if following[:1].isupper() or following[:1].isdigit() or following in NUMBER_JOINERS:
             return False
-        word = run[0][0].lower()
+        word = name.lower()
         if self.language != "en" or len(word) < 3 or word in STOP_WORDS:
             return False
-        return zipf(word, "en") >= NUMBERED_ZIPF and "NOUN" in getAllLemmas(word)
+        return zipf(word, "en") >= NUMBERED_ZIPF and "NOUN" in _parts_of_speech(word)
 
     def _keeps_run(self, word: str) -> bool:
         """An initial ("George W. Bush") or a title ("Dr. Lee") does not end the name."""
@@ -751,7 +753,9 @@ def _noun_in_lexicon(candidate: _Candidate, seen: _Contexts) -> bool:
     may a "verb" the article only writes at a sentence's start: news prose opens a sentence
     with an adverb ("Instead, ..."), not a bare verb, so "Google said" names the company."""
     for form in candidate.forms or candidate.key[:1]:
-        parts = _parts_of_speech(form) if form.islower() else {"NOUN"}
+        if not form.islower():
+            return True
+        parts = _parts_of_speech(form)
         if not parts or "NOUN" in parts or "PROPN" in parts:
             return True
         uses = seen.uses.get(form)
