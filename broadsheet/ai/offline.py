@@ -157,7 +157,7 @@ class Doc:
     idf: dict[str, float]
     vectors: list[dict[str, float]]
     _rank: list[float] | None = None
-    _words: frozenset[str] | None = None
+    _forms: dict[str, set[str]] | None = None
 
     @property
     def rank(self) -> list[float]:
@@ -166,11 +166,13 @@ class Doc:
         return self._rank
 
     @property
-    def words(self) -> frozenset[str]:
-        """The article's words, lower-cased, each once."""
-        if self._words is None:
-            self._words = frozenset(w.lower() for w in WORD_RE.findall(self.text))
-        return self._words
+    def forms(self) -> dict[str, set[str]]:
+        """The article's words, lower-cased, by the term (stem) they make."""
+        if self._forms is None:
+            self._forms = {}
+            for word in {w.lower() for w in WORD_RE.findall(self.text)}:
+                self._forms.setdefault(stem(word), set()).add(word)
+        return self._forms
 
 
 def prepare(text: str) -> Doc:
@@ -413,7 +415,7 @@ def _apart(doc: Doc, word: str) -> str:
     "school"."""
     lower = word.lower()
     term = stem(lower)
-    forms = {w for w in doc.words if stem(w) == term} if term in doc.idf else set()
+    forms = doc.forms.get(term, ()) if term in doc.idf else ()
     if forms and all(_compound(form, lower) for form in forms):
         return APART + lower
     return word
@@ -443,7 +445,11 @@ def synonyms(doc: Doc, words: list[str]) -> dict[str, tuple[str, float]]:
     if not missing:
         return {}
     vocabulary = sorted(
-        w for w in doc.words if not w.isdigit() and w not in STOPWORDS and stem(w) in doc.idf
+        word
+        for term, words in doc.forms.items()
+        if term in doc.idf
+        for word in words
+        if not word.isdigit() and word not in STOPWORDS
     )
     if not vocabulary:
         return {}
