@@ -165,7 +165,7 @@ def _cache() -> dict:
     if url:
         _problem("CACHE_URL", url, "expected redis://..., or locmem://", "broadsheet.E009")
     return {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "BACKEND": "broadsheet.core.cache.BatchedDatabaseCache",
         "LOCATION": CACHE_TABLE,
         "OPTIONS": {"MAX_ENTRIES": 20000},
     }

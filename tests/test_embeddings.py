@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from broadsheet.enrichment.embeddings import (
+    _RAREST_FREQUENCY,
     HashedLexicalEmbedder,
+    _frequency,
     from_bytes,
     get_embedder,
     to_bytes,
@@ -22,6 +24,18 @@ def test_vectors_are_fixed_size_normalized_and_stable():
     assert np.allclose(np.linalg.norm(first[[0, 2]], axis=1), 1.0, atol=1e-5)
     assert np.array_equal(first[0], again[0])
     assert np.array_equal(from_bytes(to_bytes(first[0])), first[0])
+
+
+def test_word_frequencies_are_wordfreqs_own():
+    from wordfreq import get_frequency_dict, word_frequency
+
+    listed = get_frequency_dict("en", "best")
+    words = [w for w in list(listed)[::50] if w.isascii() and w.isalpha() and w.islower()]
+    # An unlisted word, then capitals, digits, accents and apostrophes (wordfreq's own path).
+    words += ["zzqxvb", "London", "2024", "covid19", "café", "don't", "the", "a"]
+    assert len(words) > 5000
+    for word in words:
+        assert _frequency(word, "en") == word_frequency(word, "en", minimum=_RAREST_FREQUENCY)
 
 
 def test_same_event_scores_above_another_event_of_the_same_kind():

@@ -79,7 +79,7 @@ def batched():
 def bump(*scopes: str) -> None:
     """Make every page that depends on ``scopes`` stale, here and in every other process.
 
-    Done at once and again after the surrounding transaction commits: a reader who rendered the
+    Done at once and, inside a transaction, again after it commits: a reader who rendered the
     page in between, from the data not yet committed, would otherwise store it as current.
     """
     pending = getattr(_batch, "scopes", None)
@@ -87,7 +87,8 @@ def bump(*scopes: str) -> None:
         pending.update(scopes)
         return
     replace_versions(scopes)
-    transaction.on_commit(lambda: replace_versions(scopes))
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: replace_versions(scopes))
 
 
 def comments_changed(article_ids) -> None:
