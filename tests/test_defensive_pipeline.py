@@ -23,7 +23,13 @@ from broadsheet.articles.models import Article
 from broadsheet.extraction.extract import extract_article
 from broadsheet.ingest.errors import ErrorKind, PipelineError
 from broadsheet.ingest.fetcher import FetchPolicy
-from broadsheet.ingest.pipeline import Toolkit, process_article, refresh_feed, reset_toolkit
+from broadsheet.ingest.pipeline import (
+    Toolkit,
+    process_article,
+    process_articles,
+    refresh_feed,
+    reset_toolkit,
+)
 from broadsheet.ingest.urls import normalize_url, url_key
 from broadsheet.sources.models import Feed
 from tests.httpservers import (
@@ -379,6 +385,21 @@ def test_a_500_article_waits_counts_attempts_then_is_stored(pages, tools):
     )
     assert stored.title == "Harbour bridge reopens"
     assert "corroded cables" in stored.text
+
+
+def test_a_batch_counts_each_attempt_once_and_skips_what_is_no_longer_pending(pages, tools):
+    routes, rows = pages
+    routes["/a/flaky"] = (200, HTML, ARTICLE_PAGE)
+    failed = process(rows["gone"], tools)
+    batch = [rows["flaky"].pk, failed.pk, rows["tiny"].pk, rows["flaky"].pk]
+    counts, stored = process_articles(batch, tools)
+    # The second "flaky" was stored by the first: no longer pending, so not tried again.
+    assert counts == {"stored": 1, "failed": 1, "skipped": 2}
+    assert stored == [rows["flaky"].pk]
+    after = {row.pk: row for row in Article.objects.filter(pk__in=batch)}
+    assert (after[rows["flaky"].pk].state, after[rows["flaky"].pk].attempts) == ("done", 1)
+    assert (after[rows["tiny"].pk].state, after[rows["tiny"].pk].attempts) == ("failed", 1)
+    assert after[failed.pk].attempts == 1
 
 
 def test_a_silent_article_server_times_out_on_time(pages, tools):

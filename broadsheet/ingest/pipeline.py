@@ -225,25 +225,33 @@ def process_articles(
     tools = tools or toolkit()
     counts = {"stored": 0, "failed": 0, "skipped": 0}
     stored = []
+    # The batch's rows in one query: loading each after counting its attempt cost a query each.
+    pending = Article.objects.filter(pk__in=article_ids, state=Article.State.PENDING)
+    loaded = {article.pk: article for article in pending}
     with pagecache.batched():  # one cache write for the batch, not two per stored article
         for article_id in article_ids:
-            outcome = process_article(article_id, tools)
+            article = loaded.get(article_id)
+            outcome = process_article(article_id, tools, article) if article else "skipped"
             counts[outcome] += 1
             if outcome == "stored":
                 stored.append(article_id)
     return counts, stored
 
 
-def begin_attempt(article_id: int) -> Article | None:
-    """Count an attempt on a pending article and load it; None when it is no longer pending."""
+def begin_attempt(article_id: int, loaded: Article | None = None) -> Article | None:
+    """Count an attempt on a pending article and load it (or bring ``loaded``, read earlier, up
+    to date); None when it is no longer pending."""
     pending = Article.objects.filter(pk=article_id, state=Article.State.PENDING)
     if not pending.update(attempts=F("attempts") + 1):
         return None
-    return pending.order_by().first()
+    if loaded is None:
+        return pending.order_by().first()
+    loaded.attempts += 1
+    return loaded
 
 
-def process_article(article_id: int, tools: Toolkit) -> str:
-    article = begin_attempt(article_id)
+def process_article(article_id: int, tools: Toolkit, loaded: Article | None = None) -> str:
+    article = begin_attempt(article_id, loaded)
     if article is None:
         return "skipped"
     now = timezone.now()
