@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 import pytest
 
 from broadsheet.extraction import aeb
-from broadsheet.extraction.extract import decode_page, extract_article, split_credit, srcset
+from broadsheet.extraction.extract import (
+    OVERSIZED_CHARS,
+    _long_stretch,
+    decode_page,
+    extract_article,
+    split_credit,
+    srcset,
+)
 from broadsheet.ingest.errors import ErrorKind, PipelineError
 from tests.datasets import dataset
 
@@ -360,6 +367,19 @@ def test_hostile_input_never_raises_anything_but_pipeline_errors(name):
         assert error.kind in set(ErrorKind)
     else:
         assert found.text and "\x00" not in found.text
+
+
+@pytest.mark.parametrize("lead", [0, 1, 4_999, 10_000, 17_321])
+def test_a_long_stretch_between_tags_is_found_wherever_it_lies(lead):
+    def page(stretch: int) -> str:
+        return "<p>" + "a" * lead + "<" + "b" * stretch + "<i>" + "<c>" * 9_000
+
+    for stretch in (OVERSIZED_CHARS - 1, OVERSIZED_CHARS):
+        assert not _long_stretch(page(stretch))
+    for stretch in (OVERSIZED_CHARS + 1, 3 * OVERSIZED_CHARS):
+        assert _long_stretch(page(stretch))
+        assert _long_stretch(page(stretch).rsplit("<i>", 1)[0])  # at the end of the page
+    assert not _long_stretch("") and _long_stretch("x" * (OVERSIZED_CHARS + 1))
 
 
 def test_hostile_text_argument_and_url():

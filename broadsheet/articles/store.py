@@ -7,7 +7,6 @@ feeds announcing one article, or two workers racing on the same entry all end in
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -168,7 +167,7 @@ def new_article(feed: Feed, key: str, entry: EntryRow, now: datetime, lease: dat
 
 
 def content_hash(text: str) -> str:
-    canonical = re.sub(r"\s+", " ", text).strip().lower()
+    canonical = " ".join(text.split()).lower()  # str.split() splits where r"\s" matches
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
