@@ -68,7 +68,9 @@ def shingles(text: str) -> set[str]:
     words = _WORD_RE.findall(text.casefold())
     if len(words) <= SHINGLE_WORDS:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+    # The windows end with the shortest (last) slice: each 4-gram once.
+    starts = (words[i:] for i in range(SHINGLE_WORDS))
+    return set(map(" ".join, zip(*starts, strict=False)))
 
 
 def signature(text: str) -> bytes:
@@ -77,9 +79,11 @@ def signature(text: str) -> bytes:
     mins = np.full(NUM_PERM, _EMPTY, dtype=np.uint32)
     if found:
         # crc32 is enough to fingerprint a shingle: the permutations below do the mixing.
-        keys = np.fromiter((zlib.crc32(s.encode()) for s in found), np.uint64, len(found))
-        with np.errstate(over="ignore"):
-            mixed = (keys[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
+        keys = np.fromiter(map(zlib.crc32, map(str.encode, found)), np.uint64, len(found))
+        with np.errstate(over="ignore"):  # (a * key + b) mod 2^64, then its high 32 bits
+            mixed = np.multiply(keys[:, None], _A[None, :])
+            mixed += _B
+            mixed >>= np.uint64(32)
         mins = mixed.min(axis=0).astype(np.uint32)
     return np.array([len(found)], _HEADER).tobytes() + mins.astype("<u4").tobytes()
 
