@@ -417,3 +417,17 @@ def test_the_weights_in_the_source_are_the_ones_the_bench_fits():
     bias, weights = bench.fit(tuning)
     assert bias == pytest.approx(tagger.BIAS, abs=6e-4)
     assert list(weights) == pytest.approx(list(tagger.WEIGHTS.values()), abs=6e-4)
+
+
+def test_a_shouted_sentence_is_no_name():
+    body = (
+        "Governor Chris Christie defended the budget on Monday. Christie said the deficit left by "
+        "his predecessor forced the cuts, and Christie promised lower property taxes next year.\n"
+        + "IF CHRISTIE DIDN'T SPARK THE CORRUPTION IN NEW JERSEY RIGHT BEFORE THE ELECTION "
+        "CORZINE WOULD HAVE WON. "
+        * 2
+        + "\nThe budget now goes to the state legislature in Trenton, where the debate continues."
+    )
+    names = [t.name for t in extract_tags("Christie defends budget", body, limit=30)]
+    assert "Christie" in names and "Budget" in names
+    assert max(len(name.split()) for name in names) < 3

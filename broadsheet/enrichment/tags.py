@@ -517,7 +517,7 @@ class _Reader:
         bare = [POSSESSIVE_RE.sub("", word) for word, _ in run]
         loud = _shouted(bare)
         part: list[tuple[str, bool, bool]] = []
-        runs = self.runs
+        runs = _NameRuns(self.runs)
         for (word, start), plain, shouted in zip(run, bare, loud, strict=True):
             if part and shouted != part[-1][2]:
                 runs.append((part, position, index, previous, ""))
@@ -626,6 +626,23 @@ class _Reader:
             return True
         single = singular(lower, self.language)  # "Landlords say" beside "a landlord"
         return single != lower and (single in self.topics or _known_word(single, self.language))
+
+
+# A run of this many SHOUTED words is a shouted sentence or a caption, not a name ("CHRISTIE
+# DIDN'T SPARK THE CORRUPTION IN NEW JERSEY" was once a tag); a shouted name is shorter.
+MAX_SHOUTED_NAME = 5
+
+
+class _NameRuns:
+    """The reader's list of name runs, refusing shouted runs too long to be names."""
+
+    def __init__(self, runs: list) -> None:
+        self.runs = runs
+
+    def append(self, entry: tuple) -> None:
+        part = entry[0]
+        if len(part) < MAX_SHOUTED_NAME or not all(shouted for _, _, shouted in part):
+            self.runs.append(entry)
 
 
 def _shouted(words: list[str]) -> list[bool]:
@@ -964,29 +981,29 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
 # Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
 # model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
 # crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
-BIAS = -2.023
+BIAS = -2.021
 WEIGHTS = {
-    "uses": 0.505,  # log(1 + mentions in the body)
+    "uses": 0.509,  # log(1 + mentions in the body)
     "once": -0.059,  # mentioned at most once
-    "headline": 0.753,
-    "first_share": -0.077,  # where the first mention falls, as a share of the body
+    "headline": 0.754,
+    "first_share": -0.078,  # where the first mention falls, as a share of the body
     "first_words": -0.033,  # log(1 + words before the first mention)
     "zipf": 0.084,  # rarity in general use...
     "zipf_squared": -0.010,  # ...best in the middle: neither everyday nor odd
     "length": 0.088,  # letters in the longest word
-    "name": -0.257,
-    "several_words": -0.888,
-    "long_name": -1.297,  # three words or more, no organisation or place: often two names run
+    "name": -0.252,
+    "several_words": -0.890,
+    "long_name": -1.271,  # three words or more, no organisation or place: often two names run
     # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
-    "last_word_alone": -0.399,  # also called by its last word alone ("Perry", "the Bank")
+    "last_word_alone": -0.401,  # also called by its last word alone ("Perry", "the Bank")
     "beside_words": -0.550,  # share of uses right next to another content word
-    "story_words": -0.201,  # log(1 + words in the body): the same for every candidate...
+    "story_words": -0.202,  # log(1 + words in the body): the same for every candidate...
     "uses_by_story_words": 0.021,  # ...but it says what a count means
-    "uses_in_headline": -0.175,  # uses, for a candidate also in the headline
-    "name_in_headline": -0.297,
-    "early": 0.385,  # log(1 + mentions in the first EARLY_WORDS words)
-    "late": -0.333,  # first mentioned after LATE_WORDS words, or never in the body
-    "log_length": 0.830,  # length again, with less said by each extra letter
+    "uses_in_headline": -0.177,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.301,
+    "early": 0.381,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.337,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.832,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
