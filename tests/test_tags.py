@@ -431,3 +431,26 @@ def test_a_shouted_sentence_is_no_name():
     names = [t.name for t in extract_tags("Christie defends budget", body, limit=30)]
     assert "Christie" in names and "Budget" in names
     assert max(len(name.split()) for name in names) < 3
+
+
+def test_contractions_are_no_tags():
+    body = (
+        "The state launched its campaign on Monday. We\u2019re on it, the posters say, and "
+        "We\u2019re On It runs across every billboard. Officials said the campaign would "
+        "run all year. They'll measure the campaign by calls to the helpline. We're proud."
+    )
+    names = [t.name.lower() for t in extract_tags("We\u2019re on it: a campaign", body, limit=30)]
+    assert "campaign" in names
+    assert not [n for n in names if "\u2019" in n or "'" in n]
+
+
+def test_unspaced_scripts_give_no_phrase_tags():
+    # Japanese runs its words together: a token is a phrase, which no tag may be.
+    body = (
+        "KindleのアプリをWindowsで使うと、ショートカットキーで立ち上がることがあります。"
+        "Kindleのデスクトップアプリは便利ですが、作業中に開くと困ります。"
+        "今回はKindleの設定を変えて、Windowsでの誤作動を防ぐ方法を紹介します。"
+    )
+    names = [t.name for t in extract_tags("Kindleの設定", body, language="ja", limit=30)]
+    assert "Kindle" in names
+    assert all(name.isascii() for name in names), names

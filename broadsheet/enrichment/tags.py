@@ -342,8 +342,8 @@ class _Article:
 
 def _read(language: str, title: str, text: str, everything: bool = True) -> _Article:
     reader = _Reader(language)
-    title = html.unescape(title or "")[:MAX_CHARS]
-    text = html.unescape(text or "")  # feeds and crowd data both carry stray "&rsquo;"
+    title = _spaced(html.unescape(title or "")[:MAX_CHARS])
+    text = _spaced(html.unescape(text or ""))  # feeds and crowd data both carry stray "&rsquo;"
     if len(text) > MAX_CHARS:
         text = text[: text.rfind(" ", 0, MAX_CHARS) + 1 or MAX_CHARS]
     paragraphs = [p for p in text.split("\n") if p.strip()]
@@ -421,6 +421,12 @@ class _Reader:
                 continue
             if position:
                 self.words += 1
+            if _no_word(piece):
+                if run:
+                    self._flush(run, position, index, previous, piece)
+                    run = []
+                previous, content, start = piece.lower(), "", False
+                continue
             if first.isupper() and (not title_cased or self._name_in_title(piece)):
                 if not run:
                     index = self.words - 1 if position else -1
@@ -626,6 +632,32 @@ class _Reader:
             return True
         single = singular(lower, self.language)  # "Landlords say" beside "a landlord"
         return single != lower and (single in self.topics or _known_word(single, self.language))
+
+
+# "we're", "don't", "they'll": a pronoun or a verb with its ending, never a tag.
+CONTRACTION_RE = re.compile(r"(?:['\u2019](?:re|ll|ve|d|m|t)|n['\u2019]t)$", re.IGNORECASE)
+# Scripts written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Burmese): a token there
+# is a whole phrase, and with no word segmenter at hand no tag can come from one.
+UNSPACED_RE = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\uff66-\uff9f]+"
+)
+
+
+def _spaced(text: str) -> str:
+    """The text with its runs of unspaced scripts set apart, so that a name written in another
+    script right beside them ("Kindleのアプリ") is a token of its own."""
+    if text.isascii() or not UNSPACED_RE.search(text):
+        return text
+    return UNSPACED_RE.sub(r" \g<0> ", text)
+
+
+def _no_word(token: str) -> bool:
+    """Whether a token of letters can be no name and no topic (see CONTRACTION_RE and
+    UNSPACED_RE); two cheap tests leave most tokens alone."""
+    if ("'" in token or "\u2019" in token) and CONTRACTION_RE.search(token):
+        return True
+    return not token.isascii() and UNSPACED_RE.search(token) is not None
 
 
 # A run of this many SHOUTED words is a shouted sentence or a caption, not a name ("CHRISTIE
@@ -981,29 +1013,29 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
 # Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
 # model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
 # crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
-BIAS = -2.021
+BIAS = -1.995
 WEIGHTS = {
-    "uses": 0.509,  # log(1 + mentions in the body)
-    "once": -0.059,  # mentioned at most once
-    "headline": 0.754,
-    "first_share": -0.078,  # where the first mention falls, as a share of the body
-    "first_words": -0.033,  # log(1 + words before the first mention)
-    "zipf": 0.084,  # rarity in general use...
+    "uses": 0.514,  # log(1 + mentions in the body)
+    "once": -0.044,  # mentioned at most once
+    "headline": 0.744,
+    "first_share": -0.102,  # where the first mention falls, as a share of the body
+    "first_words": -0.031,  # log(1 + words before the first mention)
+    "zipf": 0.081,  # rarity in general use...
     "zipf_squared": -0.010,  # ...best in the middle: neither everyday nor odd
-    "length": 0.088,  # letters in the longest word
-    "name": -0.252,
-    "several_words": -0.890,
-    "long_name": -1.271,  # three words or more, no organisation or place: often two names run
+    "length": 0.084,  # letters in the longest word
+    "name": -0.243,
+    "several_words": -0.898,
+    "long_name": -1.265,  # three words or more, no organisation or place: often two names run
     # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
-    "last_word_alone": -0.401,  # also called by its last word alone ("Perry", "the Bank")
-    "beside_words": -0.550,  # share of uses right next to another content word
-    "story_words": -0.202,  # log(1 + words in the body): the same for every candidate...
+    "last_word_alone": -0.412,  # also called by its last word alone ("Perry", "the Bank")
+    "beside_words": -0.556,  # share of uses right next to another content word
+    "story_words": -0.203,  # log(1 + words in the body): the same for every candidate...
     "uses_by_story_words": 0.021,  # ...but it says what a count means
-    "uses_in_headline": -0.177,  # uses, for a candidate also in the headline
-    "name_in_headline": -0.301,
-    "early": 0.381,  # log(1 + mentions in the first EARLY_WORDS words)
-    "late": -0.337,  # first mentioned after LATE_WORDS words, or never in the body
-    "log_length": 0.832,  # length again, with less said by each extra letter
+    "uses_in_headline": -0.171,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.310,
+    "early": 0.380,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.324,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.833,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
