@@ -454,3 +454,15 @@ def test_unspaced_scripts_give_no_phrase_tags():
     names = [t.name for t in extract_tags("Kindleの設定", body, language="ja", limit=30)]
     assert "Kindle" in names
     assert all(name.isascii() for name in names), names
+
+
+def test_a_name_before_a_hyphenated_description_keeps_its_last_word():
+    body = (
+        "South Dakota launched a campaign. The South Dakota-sized share of attention surprised "
+        "the governor of South Dakota. A Los Angeles-based agency made the South Dakota "
+        "campaign, and Oscar-winning actor Tom Hanks was not in it. The Los Angeles agency said "
+        "the campaign worked."
+    )
+    names = [t.name for t in extract_tags("South Dakota campaign", body, limit=30)]
+    assert {"South Dakota", "Los Angeles", "Tom Hanks"} <= set(names)
+    assert not {"South", "Los", "Oscar"} & set(names)
