@@ -466,3 +466,14 @@ def test_a_name_before_a_hyphenated_description_keeps_its_last_word():
     names = [t.name for t in extract_tags("South Dakota campaign", body, limit=30)]
     assert {"South Dakota", "Los Angeles", "Tom Hanks"} <= set(names)
     assert not {"South", "Los", "Oscar"} & set(names)
+
+
+def test_named_days_keep_their_day():
+    body = (
+        "Shops opened early for Black Friday. Black Friday deals ran all week, and Cyber Monday "
+        "follows. President Biden Tuesday signed a bill on retail workers. Biden said shops must "
+        "pay overtime on Memorial Day and on Black Friday. Shoppers queued before dawn."
+    )
+    names = [t.name for t in extract_tags("Black Friday crowds", body, limit=30)]
+    assert {"Black Friday", "Biden", "Memorial Day", "Cyber Monday"} <= set(names)
+    assert not {"Black", "Memorial", "Cyber", "Biden Tuesday"} & set(names)

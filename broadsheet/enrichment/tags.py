@@ -601,6 +601,8 @@ class _Reader:
                 self.starts[lower] += 1
             part = part[1:]
         while part and (part[-1][0].lower() in STOP_WORDS or part[-1][0].lower() in CONNECTORS):
+            if _named_day(part):
+                break
             part = part[:-1]
         if not part:
             return
@@ -653,6 +655,22 @@ def _spaced(text: str) -> str:
     if text.isascii() or not UNSPACED_RE.search(text):
         return text
     return UNSPACED_RE.sub(r" \g<0> ", text)
+
+
+WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())  # noqa: SIM905
+# Words that make a weekday a name of its own: "Black Friday", "Super Tuesday". Only these:
+# "Biden Tuesday signed" is a name and a date.
+NAMED_DAY_HEADS = frozenset("black cyber good super ash holy maundy palm easter bloody".split())  # noqa: SIM905
+
+
+def _named_day(part) -> bool:
+    """Whether a name ends with a day that belongs to it: "Memorial Day", "Black Friday"."""
+    if len(part) < 2:
+        return False
+    last, before = part[-1][0].lower(), part[-2][0].lower()
+    if last == "day":
+        return before not in STOP_WORDS and before not in CONNECTORS
+    return last in WEEKDAYS and before in NAMED_DAY_HEADS
 
 
 def _no_word(token: str) -> bool:
@@ -1016,29 +1034,29 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
 # Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
 # model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
 # crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
-BIAS = -2.002
+BIAS = -1.983
 WEIGHTS = {
-    "uses": 0.514,  # log(1 + mentions in the body)
-    "once": -0.051,  # mentioned at most once
-    "headline": 0.750,
-    "first_share": -0.078,  # where the first mention falls, as a share of the body
-    "first_words": -0.037,  # log(1 + words before the first mention)
-    "zipf": 0.081,  # rarity in general use...
+    "uses": 0.515,  # log(1 + mentions in the body)
+    "once": -0.050,  # mentioned at most once
+    "headline": 0.748,
+    "first_share": -0.073,  # where the first mention falls, as a share of the body
+    "first_words": -0.038,  # log(1 + words before the first mention)
+    "zipf": 0.080,  # rarity in general use...
     "zipf_squared": -0.010,  # ...best in the middle: neither everyday nor odd
     "length": 0.085,  # letters in the longest word
-    "name": -0.239,
-    "several_words": -0.879,
-    "long_name": -1.287,  # three words or more, no organisation or place: often two names run
+    "name": -0.246,
+    "several_words": -0.882,
+    "long_name": -1.281,  # three words or more, no organisation or place: often two names run
     # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
-    "last_word_alone": -0.418,  # also called by its last word alone ("Perry", "the Bank")
+    "last_word_alone": -0.413,  # also called by its last word alone ("Perry", "the Bank")
     "beside_words": -0.555,  # share of uses right next to another content word
     "story_words": -0.198,  # log(1 + words in the body): the same for every candidate...
     "uses_by_story_words": 0.021,  # ...but it says what a count means
-    "uses_in_headline": -0.174,  # uses, for a candidate also in the headline
-    "name_in_headline": -0.300,
-    "early": 0.374,  # log(1 + mentions in the first EARLY_WORDS words)
-    "late": -0.322,  # first mentioned after LATE_WORDS words, or never in the body
-    "log_length": 0.825,  # length again, with less said by each extra letter
+    "uses_in_headline": -0.172,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.295,
+    "early": 0.371,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.319,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.821,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
