@@ -477,3 +477,17 @@ def test_named_days_keep_their_day():
     names = [t.name for t in extract_tags("Black Friday crowds", body, limit=30)]
     assert {"Black Friday", "Biden", "Memorial Day", "Cyber Monday"} <= set(names)
     assert not {"Black", "Memorial", "Cyber", "Biden Tuesday"} & set(names)
+
+
+def test_one_thing_is_tagged_once_whatever_its_number():
+    body = (
+        "Teachers marched on the Statehouse on Tuesday. Thousands of teachers filled the halls, "
+        "and one teacher said pay had fallen behind. The Davis Cup Finals drew fans too: the "
+        "Davis Cup Final format is new, and Teachers for Tennis cheered. Teachers said pay "
+        "and classrooms came first; the teacher union backed them."
+    )
+    tags = extract_tags("Teachers march on Statehouse", body, limit=30)
+    things = [tagger._one_thing(t.slug, "en") for t in tags]
+    assert len(things) == len(set(things))
+    assert "teacher" in things
+    assert "thousands" not in {t.slug for t in tags}  # a count, not a topic
