@@ -491,3 +491,14 @@ def test_one_thing_is_tagged_once_whatever_its_number():
     assert len(things) == len(set(things))
     assert "teacher" in things
     assert "thousands" not in {t.slug for t in tags}  # a count, not a topic
+
+
+def test_new_before_a_name_the_article_uses_alone_describes_it():
+    body = (
+        "New South Dakota law requires permits for protests. South Dakota lawmakers passed it. "
+        "The South Dakota governor signed it, and critics in South Dakota sued. READ WHAT I "
+        "POST, one reader wrote. New York lawyers joined the suit in New York."
+    )
+    names = [t.name for t in extract_tags("South Dakota protest law", body, limit=30)]
+    assert {"South Dakota", "New York"} <= set(names)
+    assert not [name for name in names if name in ("New South Dakota", "READ WHAT I POST")]

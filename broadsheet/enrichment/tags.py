@@ -689,21 +689,34 @@ def _no_word(token: str) -> bool:
     return not token.isascii() and UNSPACED_RE.search(token) is not None
 
 
-# A run of this many SHOUTED words is a shouted sentence or a caption, not a name ("CHRISTIE
-# DIDN'T SPARK THE CORRUPTION IN NEW JERSEY" was once a tag); a shouted name is shorter.
+# A run of this many words in capitals is a shouted sentence or a caption, not a name
+# ("CHRISTIE DIDN'T SPARK THE CORRUPTION IN NEW JERSEY" was once a tag); a shouted name is
+# shorter.
 MAX_SHOUTED_NAME = 5
 
 
 class _NameRuns:
-    """The reader's list of name runs, refusing shouted runs too long to be names."""
+    """The reader's list of name runs, refusing runs in capitals that are shouted phrases."""
 
     def __init__(self, runs: list) -> None:
         self.runs = runs
 
     def append(self, entry: tuple) -> None:
         part = entry[0]
-        if len(part) < MAX_SHOUTED_NAME or not all(shouted for _, _, shouted in part):
+        if not all(word.isupper() for word, _, _ in part) or not _shouted_phrase(part):
             self.runs.append(entry)
+
+
+def _shouted_phrase(part) -> bool:
+    """Whether words in capitals are a phrase rather than a name: MAX_SHOUTED_NAME or more,
+    or three or more with a function word among them ("READ WHAT I POST"; "BANK OF AMERICA"
+    and "NEW YORK CITY" are names)."""
+    if len(part) >= MAX_SHOUTED_NAME:
+        return True
+    words = [word.lower() for word, _, _ in part]
+    return len(words) >= 3 and any(
+        word in STOP_WORDS and word != "new" and word not in CONNECTORS for word in words
+    )
 
 
 def _shouted(words: list[str]) -> list[bool]:
@@ -882,6 +895,7 @@ def _merge(candidates: dict[tuple[str, ...], _Candidate], language: str) -> None
     for the most-used longer name that ends with it (or starts with it, when a possessive cut
     it short), a plain noun naming the kind of organisation ("the bank") for the organisation,
     and a person's first name alone for the person. Then each gets the name it is shown by."""
+    _merge_new(candidates)
     by_last: dict[str, list[_Candidate]] = {}
     by_start: dict[tuple[str, ...], list[_Candidate]] = {}
     for candidate in candidates.values():
@@ -914,6 +928,17 @@ def _cut_short(name: _Candidate) -> bool:
     """Whether a name can be the start of a longer one: "Kessel General" can, but "Brennan
     Bay" is a place of its own beside "Brennan Bay FC"."""
     return name.key[-1] not in PLACE_WORDS and name.key[-1] not in ORG_WORDS
+
+
+def _merge_new(candidates: dict[tuple[str, ...], _Candidate]) -> None:
+    """ "New South Dakota law" opening a sentence: "New" describes where the article mostly
+    names the rest alone; "New York" and "New Delhi" keep it where they are named so."""
+    for key in [key for key in candidates if len(key) > 1 and key[0] == "new"]:
+        rest = candidates.get(key[1:])
+        found = candidates[key]
+        if rest is not None and rest.is_name and found.is_name and rest.count >= 2 * found.count:
+            _absorb(rest, found)
+            del candidates[key]
 
 
 def _merge_first_names(candidates: dict[tuple[str, ...], _Candidate]) -> None:
@@ -1042,29 +1067,29 @@ def _display(candidate: _Candidate, surnames: Counter, places: set[str], languag
 # Log-odds that the crowd marks a candidate as a keyword, from the features below: a logistic
 # model fitted (`python bench/tags.py --fit`) on every other story of KPCrowd's dev half, where
 # crowds marked the words a story is about; the other stories, unseen by the fit, score as well.
-BIAS = -1.988
+BIAS = -1.990
 WEIGHTS = {
     "uses": 0.515,  # log(1 + mentions in the body)
-    "once": -0.043,  # mentioned at most once
-    "headline": 0.751,
-    "first_share": -0.076,  # where the first mention falls, as a share of the body
+    "once": -0.049,  # mentioned at most once
+    "headline": 0.752,
+    "first_share": -0.070,  # where the first mention falls, as a share of the body
     "first_words": -0.038,  # log(1 + words before the first mention)
-    "zipf": 0.080,  # rarity in general use...
+    "zipf": 0.081,  # rarity in general use...
     "zipf_squared": -0.010,  # ...best in the middle: neither everyday nor odd
-    "length": 0.084,  # letters in the longest word
-    "name": -0.244,
-    "several_words": -0.882,
-    "long_name": -1.280,  # three words or more, no organisation or place: often two names run
+    "length": 0.087,  # letters in the longest word
+    "name": -0.231,
+    "several_words": -0.887,
+    "long_name": -1.284,  # three words or more, no organisation or place: often two names run
     # together ("John Robinson Jessie J") or a caption; crowds mark a part of it, if anything
-    "last_word_alone": -0.411,  # also called by its last word alone ("Perry", "the Bank")
-    "beside_words": -0.547,  # share of uses right next to another content word
+    "last_word_alone": -0.418,  # also called by its last word alone ("Perry", "the Bank")
+    "beside_words": -0.546,  # share of uses right next to another content word
     "story_words": -0.198,  # log(1 + words in the body): the same for every candidate...
     "uses_by_story_words": 0.021,  # ...but it says what a count means
-    "uses_in_headline": -0.173,  # uses, for a candidate also in the headline
-    "name_in_headline": -0.298,
-    "early": 0.374,  # log(1 + mentions in the first EARLY_WORDS words)
-    "late": -0.317,  # first mentioned after LATE_WORDS words, or never in the body
-    "log_length": 0.822,  # length again, with less said by each extra letter
+    "uses_in_headline": -0.171,  # uses, for a candidate also in the headline
+    "name_in_headline": -0.305,
+    "early": 0.370,  # log(1 + mentions in the first EARLY_WORDS words)
+    "late": -0.321,  # first mentioned after LATE_WORDS words, or never in the body
+    "log_length": 0.812,  # length again, with less said by each extra letter
 }
 _WEIGHTS = tuple(WEIGHTS.values())
 
