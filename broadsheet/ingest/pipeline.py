@@ -239,8 +239,9 @@ def process_articles(
 
 
 def begin_attempt(article_id: int, loaded: Article | None = None) -> Article | None:
-    """Count an attempt on a pending article and load it (or bring ``loaded``, read earlier, up
-    to date); None when it is no longer pending."""
+    """Count an attempt on a pending article and load it (or count it on ``loaded``, the row
+    read with its batch: a pending row's other fields do not change); None when it is no
+    longer pending."""
     pending = Article.objects.filter(pk=article_id, state=Article.State.PENDING)
     if not pending.update(attempts=F("attempts") + 1):
         return None
