@@ -240,8 +240,8 @@ def process_articles(
 
 def begin_attempt(article_id: int, loaded: Article | None = None) -> Article | None:
     """Count an attempt on a pending article and load it (or count it on ``loaded``, the row
-    read with its batch: a pending row's other fields do not change); None when it is no
-    longer pending."""
+    read with its batch: while it waits, only its lease changes, which storing or recording
+    a failure sets anew); None when it is no longer pending."""
     pending = Article.objects.filter(pk=article_id, state=Article.State.PENDING)
     if not pending.update(attempts=F("attempts") + 1):
         return None
