@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache, caches
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from broadsheet.core.cache import BatchedDatabaseCache
@@ -70,3 +70,19 @@ def test_a_full_table_is_culled(settings):
     stored = small.get_many([f"first{i}" for i in range(15)] + [f"second{i}" for i in range(5)])
     assert len(stored) < 20
     assert all(small.get(f"second{i}") == i for i in range(5))
+
+
+def test_a_cache_that_cannot_be_written_fails_quietly_like_djangos(settings):
+    settings.CACHES = {
+        "default": settings.CACHES["default"],
+        "missing": {**settings.CACHES["default"], "LOCATION": "broadsheet_no_such_table"},
+    }
+    broken = caches["missing"]
+    assert sorted(broken.set_many({"a": 1, "b": 2})) == ["a", "b"]
+    # The connection is still usable afterwards, and so is a transaction it failed inside.
+    cache.set_many({"a": 1, "b": 2})
+    assert cache.get_many(["a", "b"]) == {"a": 1, "b": 2}
+    with transaction.atomic():
+        assert broken.set_many({"c": 3, "d": 4}) == ["c", "d"]
+        cache.set_many({"c": 3, "d": 4})
+    assert cache.get_many(["c", "d"]) == {"c": 3, "d": 4}

@@ -12,14 +12,17 @@ one count (and cull) and one upsert. Values are stored exactly as Django stores 
 from __future__ import annotations
 
 import base64
+import logging
 import pickle
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.utils.timezone import now as tz_now
+
+log = logging.getLogger(__name__)
 
 # INSERT ... ON CONFLICT ... DO UPDATE: SQLite 3.24 and later, PostgreSQL 9.5 and later.
 UPSERT_VENDORS = ("sqlite", "postgresql")
@@ -45,17 +48,23 @@ class BatchedDatabaseCache(DatabaseCache):
         quote = connection.ops.quote_name
         table = quote(self._table)
         key, value, expiry = quote("cache_key"), quote("value"), quote("expires")
-        with transaction.atomic(using=db), connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
-            count = cursor.fetchone()[0]
-            if count > self._max_entries:
-                self._cull(db, cursor, tz_now().replace(microsecond=0), count)
-            cursor.executemany(
-                f"INSERT INTO {table} ({key}, {value}, {expiry}) VALUES (%s, %s, %s) "  # noqa: S608
-                f"ON CONFLICT ({key}) DO UPDATE SET {value} = excluded.{value}, "
-                f"{expiry} = excluded.{expiry}",
-                rows,
-            )
+        try:
+            with transaction.atomic(using=db), connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+                count = cursor.fetchone()[0]
+                if count > self._max_entries:
+                    self._cull(db, cursor, tz_now().replace(microsecond=0), count)
+                cursor.executemany(
+                    f"INSERT INTO {table} ({key}, {value}, {expiry}) "  # noqa: S608
+                    f"VALUES (%s, %s, %s) ON CONFLICT ({key}) DO UPDATE SET "
+                    f"{value} = excluded.{value}, {expiry} = excluded.{expiry}",
+                    rows,
+                )
+        except DatabaseError:
+            # As Django's own writes: a cache that cannot be written fails quietly (the
+            # transaction, or the caller's savepoint, is rolled back) and says which keys.
+            log.warning("cache: %d keys not written", len(rows), exc_info=True)
+            return list(data)
         return []
 
     def _encode(self, value) -> str:
