@@ -83,9 +83,9 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
-@lru_cache(maxsize=500_000)
 def word_rarity(word: str, language: str = "en") -> float:
-    """ln(1 / frequency) from a fixed word-frequency list, so vectors made months apart agree."""
+    """ln(1 / frequency) from a fixed word-frequency list, so vectors made months apart agree
+    (cached by ``_feature``, its one caller)."""
     return -math.log(_frequency(word, language))
 
 

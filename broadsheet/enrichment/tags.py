@@ -531,7 +531,7 @@ class _Reader:
         bare = [POSSESSIVE_RE.sub("", word) for word, _ in run]
         loud = _shouted(bare)
         part: list[tuple[str, bool, bool]] = []
-        runs = _NameRuns(self.runs)
+        runs = self.runs
         for (word, start), plain, shouted in zip(run, bare, loud, strict=True):
             if part and shouted != part[-1][2]:
                 runs.append((part, position, index, previous, ""))
@@ -556,7 +556,8 @@ class _Reader:
         form) or in the headline, the only ones a long article's tags come from."""
         found: dict[tuple[str, ...], _Candidate] = {}
         for run, position, index, previous, following in self.runs:
-            self._add_name(found, run, position, index, previous, following)
+            if not _shouted_phrase(run):
+                self._add_name(found, run, position, index, previous, following)
         language = self.language
         words = self.topics.items()
         if not everything:
@@ -695,28 +696,16 @@ def _no_word(token: str) -> bool:
 MAX_SHOUTED_NAME = 5
 
 
-class _NameRuns:
-    """The reader's list of name runs, refusing runs in capitals that are shouted phrases."""
-
-    def __init__(self, runs: list) -> None:
-        self.runs = runs
-
-    def append(self, entry: tuple) -> None:
-        part = entry[0]
-        if not all(word.isupper() for word, _, _ in part) or not _shouted_phrase(part):
-            self.runs.append(entry)
-
-
 def _shouted_phrase(part) -> bool:
-    """Whether words in capitals are a phrase rather than a name: MAX_SHOUTED_NAME or more,
-    or three or more with a function word among them ("READ WHAT I POST"; "BANK OF AMERICA"
-    and "NEW YORK CITY" are names)."""
+    """Whether a run of words all in capitals is a phrase rather than a name: MAX_SHOUTED_NAME
+    words or more, or three or more with a function word among them ("READ WHAT I POST";
+    "BANK OF AMERICA" and "NEW YORK CITY" are names)."""
+    if len(part) < 3 or not all(word.isupper() for word, _, _ in part):
+        return False
     if len(part) >= MAX_SHOUTED_NAME:
         return True
     words = [word.lower() for word, _, _ in part]
-    return len(words) >= 3 and any(
-        word in STOP_WORDS and word != "new" and word not in CONNECTORS for word in words
-    )
+    return any(word in STOP_WORDS and word != "new" and word not in CONNECTORS for word in words)
 
 
 def _shouted(words: list[str]) -> list[bool]:
